@@ -1,0 +1,105 @@
+// One typed, validated, frozen configuration, from the environment and optional command-line flags
+// (a flag `--http-port 9000` overrides TELEMETRY_HTTP_PORT). Invalid values stop the service at
+// start with a message naming the variable, the rule and the value given.
+
+import { resolve } from 'node:path';
+import { createError } from './domain/errors.js';
+
+export interface Config {
+  readonly host: string;
+  readonly ingestPort: number;
+  readonly httpPort: number;
+  readonly dataDir: string;
+  readonly logLevel: string;
+  readonly allowUwsFallback: boolean;
+  readonly maxFrameBytes: number;
+  readonly idleTimeoutSeconds: number;
+  readonly rebuildThreads: number | undefined;
+}
+
+interface Setting<K extends keyof Config> {
+  readonly key: K;
+  readonly env: string;
+  readonly fallback: string | undefined;
+  readonly parse: (raw: string, name: string) => Config[K];
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function integer(min: number, max: number) {
+  return (raw: string, name: string): number => {
+    if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      throw invalid(`${name} must be an integer ${min}-${max}, got ${JSON.stringify(raw)}`);
+    }
+    return Number(raw);
+  };
+}
+
+function flag(raw: string, name: string): boolean {
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false' || raw === '') return false;
+  throw invalid(`${name} must be 1 or 0, got ${JSON.stringify(raw)}`);
+}
+
+function nonEmpty(raw: string, name: string): string {
+  if (raw.trim() === '') throw invalid(`${name} must not be empty`);
+  return raw;
+}
+
+function oneOf(values: string[]) {
+  return (raw: string, name: string): string => {
+    if (!values.includes(raw)) throw invalid(`${name} must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    return raw;
+  };
+}
+
+function invalid(message: string) {
+  return createError('CONFIG_INVALID', message);
+}
+
+const SETTINGS = [
+  { key: 'host', env: 'TELEMETRY_HOST', fallback: '127.0.0.1', parse: nonEmpty },
+  { key: 'ingestPort', env: 'TELEMETRY_INGEST_PORT', fallback: '8000', parse: integer(0, 65535) },
+  { key: 'httpPort', env: 'TELEMETRY_HTTP_PORT', fallback: '8080', parse: integer(0, 65535) },
+  { key: 'dataDir', env: 'TELEMETRY_DATA_DIR', fallback: './data', parse: (raw, name) => resolve(nonEmpty(raw, name)) },
+  { key: 'logLevel', env: 'TELEMETRY_LOG_LEVEL', fallback: 'info', parse: oneOf(LOG_LEVELS) },
+  { key: 'allowUwsFallback', env: 'TELEMETRY_ALLOW_UWS_FALLBACK', fallback: '0', parse: flag },
+  { key: 'maxFrameBytes', env: 'TELEMETRY_MAX_FRAME_BYTES', fallback: String(1024 * 1024), parse: integer(64, 64 * 1024 * 1024) },
+  { key: 'idleTimeoutSeconds', env: 'TELEMETRY_IDLE_TIMEOUT_SECONDS', fallback: '120', parse: integer(8, 3600) },
+  { key: 'rebuildThreads', env: 'TELEMETRY_REBUILD_THREADS', fallback: undefined, parse: integer(1, 256) },
+] as const satisfies ReadonlyArray<Setting<keyof Config>>;
+
+/** `TELEMETRY_HTTP_PORT` → `--http-port`. */
+function flagName(env: string): string {
+  return '--' + env.replace(/^TELEMETRY_/, '').toLowerCase().replace(/_/g, '-');
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const known = new Set<string>(SETTINGS.map((s) => flagName(s.env)));
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!known.has(name)) throw invalid(`unknown option ${JSON.stringify(arg)}; options: ${[...known].join(', ')}`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw invalid(`option ${name} needs a value`);
+    flags.set(name, value);
+  }
+  return flags;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): Config {
+  const flags = parseFlags(argv);
+  const config: Record<string, unknown> = {};
+  for (const setting of SETTINGS) {
+    const flagged = flags.get(flagName(setting.env));
+    const raw = flagged ?? env[setting.env] ?? setting.fallback;
+    const name = flagged === undefined ? setting.env : flagName(setting.env);
+    config[setting.key] = raw === undefined ? undefined : setting.parse(raw, name);
+  }
+  return Object.freeze(config as unknown as Config);
+}
+
+/** The environment variables the service reads, for documentation and tests. */
+export const CONFIG_VARIABLES: readonly string[] = SETTINGS.map((s) => s.env);

@@ -1,0 +1,56 @@
+// One registry of error codes. Every error the service reports carries a stable `code` from here;
+// callers check `code`, never the class (errors crossing postMessage lose their class).
+// Each code is documented in docs/errors.md; a unit test keeps the two in step.
+
+export interface ErrorDefinition {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly message: string;
+}
+
+function define(code: string, statusCode: number, message: string): ErrorDefinition {
+  return Object.freeze({ code, statusCode, message });
+}
+
+export const ERRORS = Object.freeze({
+  INVALID_QUERY: define('TELEMETRY_INVALID_QUERY', 400, 'Invalid query: %s'),
+  BAD_REQUEST: define('TELEMETRY_BAD_REQUEST', 400, 'Bad request: %s'),
+  INVALID_ROBOT_NAME: define('TELEMETRY_INVALID_ROBOT_NAME', 400, 'Invalid robot name: %s'),
+  ROBOT_NOT_FOUND: define('TELEMETRY_ROBOT_NOT_FOUND', 404, 'Robot "%s" not found'),
+  ROUTE_NOT_FOUND: define('TELEMETRY_ROUTE_NOT_FOUND', 404, 'Route %s not found'),
+  METHOD_NOT_ALLOWED: define('TELEMETRY_METHOD_NOT_ALLOWED', 405, 'Method %s not allowed'),
+  NOT_READY: define('TELEMETRY_NOT_READY', 503, 'Service not ready: %s'),
+  STORE_UNAVAILABLE: define('TELEMETRY_STORE_UNAVAILABLE', 503, 'Event store unavailable: %s'),
+  REVISION_CONFLICT: define('TELEMETRY_REVISION_CONFLICT', 409, 'Stream %s: expected revision %s, actual %s'),
+  INTERNAL: define('TELEMETRY_INTERNAL', 500, 'Internal server error'),
+  CONFIG_INVALID: define('TELEMETRY_CONFIG_INVALID', 500, '%s'),
+  UWS_FALLBACK: define('TELEMETRY_UWS_FALLBACK', 500, '%s'),
+});
+
+export type ErrorName = keyof typeof ERRORS;
+
+/** An error with a stable code and HTTP status, safe to serialise as `{ code, message }`. */
+export class TelemetryError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+
+  constructor(definition: ErrorDefinition, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TelemetryError';
+    this.code = definition.code;
+    this.statusCode = definition.statusCode;
+  }
+}
+
+/** Builds the error for `name`, filling each `%s` of its message with the next argument. */
+export function createError(name: ErrorName, ...args: Array<string | number | bigint>): TelemetryError {
+  const definition = ERRORS[name];
+  let i = 0;
+  const message = definition.message.replace(/%s/g, () => String(args[i++] ?? ''));
+  return new TelemetryError(definition, message);
+}
+
+/** True when `error` carries the code of `name`, whatever its class or thread of origin. */
+export function hasCode(error: unknown, name: ErrorName): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === ERRORS[name].code;
+}

@@ -1,0 +1,14 @@
+// What the service answers for each event, and the decision rule behind it.
+
+export const OK = 'OK';
+/** Already stored with the same position: a resend after a lost reply. Acknowledged, not stored again. */
+export const DUP = 'DUP';
+/** Not after the robot's latest event and not a duplicate: dropped, as the original system did. */
+export const STALE = 'STALE';
+
+export function errorReply(reason: string): string {
+  return `ERR ${reason}`;
+}
+
+export const ERR_UNAVAILABLE = errorReply('unavailable');
+export const ERR_SHUTTING_DOWN = errorReply('shutting down');

@@ -1,0 +1,81 @@
+// Wiring only: build the parts, start them in order, stop them in reverse.
+// socket → router → actor → log → projection → REST.
+
+import type { Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { Router } from './actors/router.js';
+import { buildApp } from './api/app.js';
+import type { Config } from './config.js';
+import { IngestServer } from './ingest/ingest-server.js';
+import { loadUws } from './ingest/load-uws.js';
+import { LogFollower } from './projections/log-follower.js';
+import { Projections } from './projections/projections.js';
+import { rebuildProjections } from './projections/rebuild.js';
+import type { EventLog } from './store/event-log.js';
+import { openLog, type LogSpec } from './store/log-spec.js';
+
+export interface RunningService {
+  readonly ingestPort: number;
+  readonly httpPort: number;
+  /** Resolves once projections have caught up with the log: /healthz answers 200 from then on. */
+  readonly ready: Promise<void>;
+  readonly router: Router;
+  close(): Promise<void>;
+}
+
+const ACTOR_SETTINGS = { maxBatch: 4096, maxConflictRetries: 16 } as const;
+
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const uws = loadUws(config.allowUwsFallback, logger);
+  const spec: LogSpec = { kind: 'sqlite', dataDir: config.dataDir };
+  const log = openLog(spec);
+  const router = new Router(log, ACTOR_SETTINGS, logger);
+  let projections = new Projections();
+  let follower: LogFollower | undefined;
+  let ingest: IngestServer | undefined;
+  let app: FastifyInstance | undefined;
+
+  const stop = async (): Promise<void> => {
+    await ingest?.close();
+    await app?.close();
+    await follower?.stop();
+    await log.close();
+  };
+
+  try {
+    ingest = new IngestServer(uws, router, {
+      host: config.host,
+      port: config.ingestPort,
+      maxFrameBytes: config.maxFrameBytes,
+      idleTimeoutSeconds: config.idleTimeoutSeconds,
+      maxBackpressureBytes: 16 * 1024 * 1024,
+    }, logger);
+    const ingestPort = await ingest.listen();
+
+    app = buildApp({
+      logger,
+      log,
+      projections: () => projections,
+      notReadyReason: () => (follower?.isCaughtUp ? null : 'projections are catching up with the log'),
+    });
+    await app.listen({ host: config.host, port: config.httpPort });
+    const address = app.server.address();
+    const httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;
+    logger.info({ host: config.host, ingestPort, httpPort, dataDir: config.dataDir }, 'telemetry service listening');
+
+    const ready = (async () => {
+      projections = await rebuildProjections({ log, spec, logger, threads: config.rebuildThreads });
+      follower = new LogFollower(log, projections, logger);
+      await follower.start();
+      logger.info({ robots: projections.robotCount, events: projections.eventCount }, 'telemetry service ready');
+    })();
+    ready.catch((error: unknown) => logger.fatal({ err: error }, 'projections could not be built'));
+
+    return { ingestPort, httpPort, ready, router, close: stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+export type { EventLog };

@@ -1,0 +1,58 @@
+// Keeps the read models in step with the log: a subscription from the projections' position,
+// catch-up first, then live. Projections never advance from what ingest merely received.
+
+import type { Logger } from 'pino';
+import type { EventLog, Subscription } from '../store/event-log.js';
+import type { Projections } from './projections.js';
+
+const RESUBSCRIBE_DELAY_MS = 1000;
+
+export class LogFollower {
+  private subscription: Subscription | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private caughtUpOnce = false;
+  private readonly caughtUp: Promise<void>;
+  private markCaughtUp!: () => void;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly projections: Projections,
+    private readonly logger: Logger,
+  ) {
+    this.caughtUp = new Promise((resolve) => (this.markCaughtUp = resolve));
+  }
+
+  /** Starts following; resolves once everything committed before now is reflected. */
+  start(): Promise<void> {
+    this.subscribe();
+    return this.caughtUp;
+  }
+
+  get isCaughtUp(): boolean {
+    return this.caughtUpOnce;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    await this.subscription?.close();
+  }
+
+  private subscribe(): void {
+    if (this.stopped) return;
+    this.subscription = this.log.subscribe(this.projections.position, {
+      onChunks: (chunks) => this.projections.apply(chunks),
+      onCaughtUp: (position) => {
+        this.logger.info({ position: position.toString() }, 'projections caught up with the log');
+        this.caughtUpOnce = true;
+        this.markCaughtUp();
+      },
+      onError: (error) => {
+        this.logger.error({ err: error }, 'log subscription failed; resubscribing from the last applied position');
+        this.retryTimer = setTimeout(() => this.subscribe(), RESUBSCRIBE_DELAY_MS);
+        this.retryTimer.unref();
+      },
+    });
+  }
+}

@@ -1,0 +1,49 @@
+// All robots' read models and the log position they reflect.
+
+import { LOG_START, type LogPosition, type RecordedChunk } from '../store/event-log.js';
+import { RobotProjection, type RobotSummary } from './robot-projection.js';
+
+export class Projections {
+  private readonly robots = new Map<string, RobotProjection>();
+  private sortedNames: string[] | null = [];
+  private events = 0;
+  /** Every chunk at or before this position is reflected. */
+  position: LogPosition = LOG_START;
+
+  /** Applies committed chunks, in log order. */
+  apply(chunks: readonly RecordedChunk[]): void {
+    for (const chunk of chunks) {
+      let robot = this.robots.get(chunk.stream);
+      if (robot === undefined) robot = this.add(new RobotProjection(chunk.stream));
+      const before = robot.eventCount;
+      robot.apply(Number(chunk.firstRevision), chunk.events);
+      this.events += robot.eventCount - before;
+      if (chunk.position > this.position) this.position = chunk.position;
+    }
+  }
+
+  add(robot: RobotProjection): RobotProjection {
+    this.robots.set(robot.name, robot);
+    this.events += robot.eventCount;
+    this.sortedNames = null;
+    return robot;
+  }
+
+  get(name: string): RobotProjection | undefined {
+    return this.robots.get(name);
+  }
+
+  /** Every robot, by name. */
+  list(): RobotSummary[] {
+    if (this.sortedNames === null) this.sortedNames = [...this.robots.keys()].sort();
+    return this.sortedNames.map((name) => this.robots.get(name)!.summary());
+  }
+
+  get robotCount(): number {
+    return this.robots.size;
+  }
+
+  get eventCount(): number {
+    return this.events;
+  }
+}

@@ -1,0 +1,260 @@
+// The embedded event log: EventLog on better-sqlite3, with group commit.
+//
+// Appends made during one turn of the event loop are committed together in one IMMEDIATE
+// transaction and one fsync. Each append's expected revision is checked inside that transaction,
+// so a concurrent writer — another process on the same data dir — can never interleave with it;
+// a mismatch fails only that append, with our conflict error, and the others commit.
+
+import type Database from 'better-sqlite3';
+import { createError, TelemetryError } from '../../domain/errors.js';
+import { EVENT_STRIDE } from '../../domain/location.js';
+import {
+  LOG_START,
+  type AppendResult,
+  type EventLog,
+  type ExpectedRevision,
+  type LogPosition,
+  type RecordedChunk,
+  type StreamHead,
+  type Subscription,
+  type SubscriptionHandler,
+} from '../event-log.js';
+import { fromBlob, toBlob } from './blob.js';
+import { openLogDatabase } from './schema.js';
+import { prepareStatements, type ChunkRow, type Statements } from './statements.js';
+import { SubscriptionHub } from './subscriptions.js';
+
+export interface SqliteEventLogOptions {
+  readonly dataDir: string;
+  readonly readonly?: boolean;
+  /** How often live subscriptions look for commits by other processes; 0 turns polling off. */
+  readonly pollIntervalMs?: number;
+}
+
+interface PendingAppend {
+  readonly stream: string;
+  readonly events: Float64Array;
+  readonly expected: ExpectedRevision;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: Error) => void;
+  outcome?: AppendResult | TelemetryError;
+}
+
+export class SqliteEventLog implements EventLog {
+  private readonly db: Database.Database;
+  private readonly sql: Statements;
+  private readonly ids = new Map<string, number>();
+  private readonly names = new Map<number, string>();
+  private readonly hub: SubscriptionHub;
+  private queue: PendingAppend[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly commitBatch: (batch: PendingAppend[], created: Array<[string, number]>) => RecordedChunk[];
+
+  constructor(options: SqliteEventLogOptions) {
+    this.db = openLogDatabase(options.dataDir, { readonly: options.readonly ?? false });
+    this.sql = prepareStatements(this.db);
+    this.hub = new SubscriptionHub(
+      {
+        readAfter: (after, maxEvents) => this.readAfterSync(after, maxEvents),
+        lastPosition: () => this.lastPositionSync(),
+      },
+      options.pollIntervalMs ?? 100,
+    );
+    this.commitBatch = this.db.transaction((batch: PendingAppend[], created: Array<[string, number]>) => {
+      const chunks: RecordedChunk[] = [];
+      for (const pending of batch) {
+        const chunk = this.appendInTransaction(pending, created);
+        if (chunk !== null) chunks.push(chunk);
+      }
+      return chunks;
+    }).immediate;
+  }
+
+  append(stream: string, events: Float64Array, expected: ExpectedRevision): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(createError('STORE_UNAVAILABLE', 'the log is closed'));
+    if (events.length === 0 || events.length % EVENT_STRIDE !== 0) {
+      return Promise.reject(new RangeError('append needs at least one whole (x, y, timestamp) event'));
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ stream, events, expected, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits everything queued, in one transaction. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const created: Array<[string, number]> = [];
+    let chunks: RecordedChunk[];
+    try {
+      chunks = this.commitBatch(batch, created);
+    } catch (error) {
+      const failure = createError('STORE_UNAVAILABLE', error instanceof Error ? error.message : String(error));
+      failure.cause = error;
+      for (const pending of batch) pending.reject(failure);
+      return;
+    }
+    for (const [name, id] of created) this.remember(name, id);
+    // Readers see a commit before its writers are answered: an acknowledged event is readable.
+    this.hub.committed(chunks);
+    for (const pending of batch) {
+      const outcome = pending.outcome!;
+      if (outcome instanceof TelemetryError) pending.reject(outcome);
+      else pending.resolve(outcome);
+    }
+  }
+
+  private appendInTransaction(pending: PendingAppend, created: Array<[string, number]>): RecordedChunk | null {
+    const { stream, events, expected } = pending;
+    let id = this.ids.get(stream) ?? this.sql.streamId.get(stream)?.id;
+    const actual = id === undefined ? undefined : this.sql.headRevision.get(id)?.rev;
+    if (!revisionMatches(expected, actual)) {
+      pending.outcome = createError('REVISION_CONFLICT', stream, describe(expected), actual ?? 'no stream');
+      return null;
+    }
+    if (id === undefined) {
+      id = Number(this.sql.insertStream.run(stream).lastInsertRowid);
+      created.push([stream, id]);
+    }
+    const firstRevision = actual === undefined ? 0 : actual + 1;
+    const count = events.length / EVENT_STRIDE;
+    const position = Number(this.sql.insertChunk.run(id, firstRevision, count, toBlob(events)).lastInsertRowid);
+    pending.outcome = {
+      nextExpectedRevision: BigInt(firstRevision + count - 1),
+      position: BigInt(position),
+    };
+    return { position: BigInt(position), stream, firstRevision: BigInt(firstRevision), events };
+  }
+
+  async readStream(stream: string, from: bigint, maxCount: number): Promise<RecordedChunk | null> {
+    return this.readStreamSync(stream, Number(from), maxCount);
+  }
+
+  /** Synchronous form of readStream, for callers already off the event loop (rebuild workers). */
+  readStreamSync(stream: string, from: number, maxCount: number): RecordedChunk | null {
+    const id = this.idOf(stream);
+    if (id === undefined || maxCount <= 0) return null;
+    const parts: Float64Array[] = [];
+    let total = 0;
+    let position = 0;
+    for (const row of this.sql.streamFrom.iterate({ stream: id, rev: from })) {
+      const start = Math.max(0, from - row.first_rev);
+      if (start >= row.count) continue;
+      const take = Math.min(row.count - start, maxCount - total);
+      const events = fromBlob(row.events);
+      parts.push(start === 0 && take === row.count ? events : events.subarray(start * EVENT_STRIDE, (start + take) * EVENT_STRIDE));
+      total += take;
+      position = row.position;
+      if (total === maxCount) break;
+    }
+    if (total === 0) return null;
+    return { position: BigInt(position), stream, firstRevision: BigInt(from), events: concat(parts, total) };
+  }
+
+  async readAll(after: LogPosition, maxEvents: number): Promise<RecordedChunk[]> {
+    return this.readAfterSync(Number(after), maxEvents);
+  }
+
+  private readAfterSync(after: number, maxEvents: number): RecordedChunk[] {
+    const chunks: RecordedChunk[] = [];
+    let total = 0;
+    for (const row of this.sql.allAfter.iterate(after)) {
+      chunks.push(this.toChunk(row));
+      total += row.count;
+      if (total >= maxEvents) break;
+    }
+    return chunks;
+  }
+
+  async head(stream: string): Promise<StreamHead | null> {
+    const id = this.idOf(stream);
+    if (id === undefined) return null;
+    const row = this.sql.headEvent.get(id);
+    if (row === undefined) return null;
+    const last = fromBlob(row.last);
+    return { revision: BigInt(row.rev), x: last[0]!, y: last[1]!, timestamp: last[2]! };
+  }
+
+  async listStreams(): Promise<string[]> {
+    return this.sql.listStreams.all().map((row) => row.name);
+  }
+
+  async lastPosition(): Promise<LogPosition> {
+    return BigInt(this.lastPositionSync());
+  }
+
+  private lastPositionSync(): number {
+    return this.sql.lastPosition.get()?.position ?? Number(LOG_START);
+  }
+
+  subscribe(after: LogPosition, handler: SubscriptionHandler): Subscription {
+    return this.hub.subscribe(after, handler);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.hub.closeAll();
+    this.db.close();
+  }
+
+  private toChunk(row: ChunkRow): RecordedChunk {
+    return {
+      position: BigInt(row.position),
+      stream: this.nameOf(row.stream_id),
+      firstRevision: BigInt(row.first_rev),
+      events: fromBlob(row.events),
+    };
+  }
+
+  private idOf(stream: string): number | undefined {
+    const cached = this.ids.get(stream);
+    if (cached !== undefined) return cached;
+    const id = this.sql.streamId.get(stream)?.id;
+    if (id !== undefined) this.remember(stream, id);
+    return id;
+  }
+
+  private nameOf(id: number): string {
+    const cached = this.names.get(id);
+    if (cached !== undefined) return cached;
+    const name = this.sql.streamName.get(id)?.name;
+    if (name === undefined) throw new Error(`chunk refers to unknown stream id ${id}`);
+    this.remember(name, id);
+    return name;
+  }
+
+  private remember(name: string, id: number): void {
+    this.ids.set(name, id);
+    this.names.set(id, name);
+  }
+}
+
+function revisionMatches(expected: ExpectedRevision, actual: number | undefined): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return actual === undefined;
+  return actual !== undefined && BigInt(actual) === expected;
+}
+
+function describe(expected: ExpectedRevision): string {
+  return typeof expected === 'bigint' ? expected.toString() : expected;
+}
+
+function concat(parts: Float64Array[], eventTotal: number): Float64Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float64Array(eventTotal * EVENT_STRIDE);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+// Prepared statements of the embedded log, in one place so the adapter reads as logic, not SQL.
+
+import type Database from 'better-sqlite3';
+
+export interface ChunkRow {
+  position: number;
+  stream_id: number;
+  first_rev: number;
+  count: number;
+  events: Buffer;
+}
+
+export function prepareStatements(db: Database.Database) {
+  return {
+    streamId: db.prepare<[string], { id: number }>('SELECT id FROM streams WHERE name = ?'),
+    streamName: db.prepare<[number], { name: string }>('SELECT name FROM streams WHERE id = ?'),
+    insertStream: db.prepare<[string]>('INSERT INTO streams (name) VALUES (?)'),
+    listStreams: db.prepare<[], { name: string }>('SELECT name FROM streams ORDER BY id'),
+    headRevision: db.prepare<[number], { rev: number }>(
+      'SELECT first_rev + count - 1 AS rev FROM chunks WHERE stream_id = ? ORDER BY first_rev DESC LIMIT 1',
+    ),
+    // Only the last event's 24 bytes are read, however large the chunk.
+    headEvent: db.prepare<[number], { rev: number; last: Buffer }>(
+      `SELECT first_rev + count - 1 AS rev, substr(events, length(events) - 23, 24) AS last
+         FROM chunks WHERE stream_id = ? ORDER BY first_rev DESC LIMIT 1`,
+    ),
+    insertChunk: db.prepare<[number, number, number, Buffer]>(
+      'INSERT INTO chunks (stream_id, first_rev, count, events) VALUES (?, ?, ?, ?)',
+    ),
+    // Chunks from the one holding revision @rev on, in revision order.
+    streamFrom: db.prepare<[{ stream: number; rev: number }], ChunkRow>(
+      `SELECT position, stream_id, first_rev, count, events FROM chunks
+        WHERE stream_id = @stream
+          AND first_rev >= coalesce(
+                (SELECT first_rev FROM chunks WHERE stream_id = @stream AND first_rev <= @rev
+                  ORDER BY first_rev DESC LIMIT 1), 0)
+        ORDER BY first_rev`,
+    ),
+    allAfter: db.prepare<[number], ChunkRow>(
+      'SELECT position, stream_id, first_rev, count, events FROM chunks WHERE position > ? ORDER BY position',
+    ),
+    lastPosition: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM chunks'),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
