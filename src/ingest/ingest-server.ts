@@ -18,11 +18,9 @@ export interface IngestSettings {
   readonly maxBackpressureBytes: number;
 }
 
-interface SocketData {
-  replies: ConnectionReplies;
-}
-
-type Socket = import('uWebSockets.js').WebSocket<SocketData>;
+// Per-connection state lives in a map, not in uWS user data: the pure-JS fallback (when allowed)
+// does not implement getUserData().
+type Socket = import('uWebSockets.js').WebSocket<unknown>;
 
 const ERR_BINARY = errorReply('binary frames are not accepted; send text frames');
 const ERR_UTF8 = errorReply('frame is not valid UTF-8');
@@ -34,7 +32,7 @@ const HARD_CAP_FACTOR = 4;
 
 export class IngestServer {
   private listenSocket: import('uWebSockets.js').us_listen_socket | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets = new Map<Socket, ConnectionReplies>();
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private readonly scratch = newParsedEvent();
   private draining = false;
@@ -61,30 +59,21 @@ export class IngestServer {
   listen(): Promise<number> {
     const { uws, settings } = this;
     const app = uws.App();
-    app.ws<SocketData>(INGEST_PATH, {
+    app.ws<unknown>(INGEST_PATH, {
       compression: uws.DISABLED,
       maxPayloadLength: settings.maxFrameBytes * HARD_CAP_FACTOR,
       idleTimeout: settings.idleTimeoutSeconds,
       sendPingsAutomatically: true,
       maxBackpressure: settings.maxBackpressureBytes,
       closeOnBackpressureLimit: 1, // a client that never reads its replies is closed, not buffered for
-      upgrade: (res, req, context) => {
-        res.upgrade<SocketData>(
-          { replies: undefined as unknown as ConnectionReplies },
-          req.getHeader('sec-websocket-key'),
-          req.getHeader('sec-websocket-protocol'),
-          req.getHeader('sec-websocket-extensions'),
-          context,
-        );
-      },
+      // No custom upgrade handler: the default one hands us an empty user-data object, and the
+      // pure-JS fallback (when explicitly allowed) implements only the default.
       open: (ws) => {
-        const data = ws.getUserData();
-        data.replies = new ConnectionReplies({ send: (reply) => ws.cork(() => ws.send(reply, false)) });
-        this.sockets.add(ws);
+        this.sockets.set(ws, new ConnectionReplies({ send: (reply) => ws.cork(() => ws.send(reply, false)) }));
       },
-      message: (ws, message, isBinary) => this.onFrame(ws.getUserData().replies, message, isBinary),
+      message: (ws, message, isBinary) => this.onFrame(this.sockets.get(ws)!, message, isBinary),
       close: (ws) => {
-        ws.getUserData().replies.close();
+        this.sockets.get(ws)?.close();
         this.sockets.delete(ws);
       },
     });
@@ -141,7 +130,7 @@ export class IngestServer {
       this.listenSocket = undefined;
     }
     await this.router.whenIdle();
-    for (const ws of [...this.sockets]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
+    for (const ws of [...this.sockets.keys()]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
     this.sockets.clear();
     this.logger.info('ingest closed');
   }

@@ -1,0 +1,187 @@
+// The service as its own process: crash safety (kill -9), graceful shutdown (SIGTERM), and refusals
+// to start (bad configuration, unusable data dir, uWebSockets.js running on its JS fallback).
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IngestClient } from '../support/ingest-client.js';
+import { getJson } from '../support/in-process-service.js';
+import { spawnService, type SpawnedService } from '../support/spawned-service.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const dirs: Array<ReturnType<typeof makeTempDir>> = [];
+const services: SpawnedService[] = [];
+
+function tempDir(): string {
+  const dir = makeTempDir();
+  dirs.push(dir);
+  return dir.path;
+}
+
+function start(env: Record<string, string>, args: string[] = []): SpawnedService {
+  const service = spawnService(env, args);
+  services.push(service);
+  return service;
+}
+
+afterEach(async () => {
+  for (const service of services.splice(0)) {
+    if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
+    await service.exited;
+  }
+  for (const dir of dirs.splice(0)) dir.remove();
+});
+
+/** Streams frames of `perFrame` events for `robots` robots until stopped; records every acknowledged event. */
+function streamUntilStopped(client: IngestClient, robots: string[], perFrame: number) {
+  const acknowledged = new Map<string, number[]>(robots.map((r) => [r, []]));
+  let stopped = false;
+  let frames = 0;
+  const loop = (async () => {
+    let t = 0;
+    while (!stopped) {
+      const lines: string[] = [];
+      const robotsOfFrame: Array<[string, number]> = [];
+      for (let k = 0; k < perFrame; k++) {
+        const robot = robots[(t + k) % robots.length]!;
+        const ts = t * perFrame + k;
+        lines.push(`${ts % 97},${ts % 89},${ts},${robot}`);
+        robotsOfFrame.push([robot, ts]);
+      }
+      t++;
+      let statuses: string[];
+      try {
+        statuses = await client.sendEvents(lines);
+      } catch {
+        return; // the server went away mid-frame: that frame was not acknowledged
+      }
+      frames++;
+      statuses.forEach((status, i) => {
+        if (status === 'OK') acknowledged.get(robotsOfFrame[i]![0])!.push(robotsOfFrame[i]![1]);
+      });
+    }
+  })();
+  return {
+    acknowledged,
+    get frames() {
+      return frames;
+    },
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+async function storedTimestamps(http: string, robot: string): Promise<number[]> {
+  const all: number[] = [];
+  let url: string | null = `${http}/api/robots/${encodeURIComponent(robot)}/events?limit=100000`;
+  while (url !== null) {
+    const page = await getJson(url);
+    all.push(...(page.body as Array<{ timestamp: number }>).map((e) => e.timestamp));
+    const link = page.headers.get('link');
+    url = link === null ? null : `${http}${/^<([^>]+)>/.exec(link)![1]}`;
+  }
+  return all;
+}
+
+describe('crash safety', () => {
+  it('loses no acknowledged event on kill -9 during heavy ingest, and stores none twice', async () => {
+    const dataDir = tempDir();
+    const first = start({ TELEMETRY_DATA_DIR: dataDir });
+    const { ingestPort } = await first.listening;
+    await first.ready;
+    const robots = Array.from({ length: 50 }, (_, i) => `crash-${i}`);
+    const clients = await Promise.all([0, 1, 2, 3].map(() => IngestClient.connect(ingestPort)));
+    const streams = clients.map((client, c) => streamUntilStopped(client, robots.filter((_, i) => i % 4 === c), 50));
+    // Let a good amount of acknowledged traffic build up, then pull the plug mid-stream.
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (streams.reduce((n, s) => n + s.frames, 0) >= 400) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 5);
+    });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await Promise.all(streams.map((s) => s.stop()));
+
+    const second = start({ TELEMETRY_DATA_DIR: dataDir });
+    const { httpPort } = await second.listening;
+    await second.ready;
+    const http = `http://127.0.0.1:${httpPort}`;
+    let acknowledgedTotal = 0;
+    for (const stream of streams) {
+      for (const [robot, acked] of stream.acknowledged) {
+        const stored = await storedTimestamps(http, robot);
+        expect(new Set(stored).size).toBe(stored.length);
+        expect(stored).toEqual([...stored].sort((a, b) => a - b));
+        const storedSet = new Set(stored);
+        for (const ts of acked) expect(storedSet.has(ts)).toBe(true);
+        acknowledgedTotal += acked.length;
+      }
+    }
+    expect(acknowledgedTotal).toBeGreaterThan(10_000);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('answers every frame already received, closes sockets with 1001 and exits 0 on SIGTERM', async () => {
+    const dataDir = tempDir();
+    const service = start({ TELEMETRY_DATA_DIR: dataDir });
+    const { ingestPort } = await service.listening;
+    await service.ready;
+    const client = await IngestClient.connect(ingestPort);
+    const replies = Array.from({ length: 200 }, (_, i) => client.send(`${i},${i},${i},Term-${i % 5}`));
+    // The first reply proves the server is reading this connection; the rest are already in flight.
+    await replies[0];
+    service.child.kill('SIGTERM');
+    const settled = await Promise.allSettled(replies);
+    const answered = settled.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<string>).value);
+    // Every frame the server received before closing got its reply: no reply is lost mid-way.
+    const firstLost = settled.findIndex((r) => r.status === 'rejected');
+    if (firstLost >= 0) expect(settled.slice(firstLost).every((r) => r.status === 'rejected')).toBe(true);
+    expect(answered.every((reply) => reply === 'OK' || reply === 'ERR shutting down')).toBe(true);
+    expect((await client.closed).code).toBe(1001);
+    expect(await service.exited).toEqual({ code: 0, signal: null });
+
+    const again = start({ TELEMETRY_DATA_DIR: dataDir });
+    const { httpPort } = await again.listening;
+    await again.ready;
+    const robots = (await getJson(`http://127.0.0.1:${httpPort}/api/robots`)).body as Array<{ event_count: number }>;
+    expect(robots.reduce((n, r) => n + r.event_count, 0)).toBe(answered.filter((reply) => reply === 'OK').length);
+  });
+});
+
+describe('refusing to start', () => {
+  it('exits 2 with a clear message on invalid configuration', async () => {
+    const service = start({ TELEMETRY_HTTP_PORT: 'abc' });
+    expect((await service.exited).code).toBe(2);
+    expect(service.stderr()).toContain('TELEMETRY_HTTP_PORT must be an integer 0-65535, got "abc"');
+  });
+
+  it('exits 1 with the reason when the data dir cannot be used', async () => {
+    const file = join(tempDir(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const service = start({ TELEMETRY_DATA_DIR: join(file, 'data') });
+    expect((await service.exited).code).toBe(1);
+    const fatal = service.lines.find((line) => line.level === 60);
+    expect(String(fatal?.msg)).toMatch(/cannot start: .*(ENOTDIR|not a directory)/);
+  });
+
+  it('refuses to run uWebSockets.js on its pure-JS fallback unless allowed', async () => {
+    const refused = start({ TELEMETRY_DATA_DIR: tempDir(), UWS_USE_FALLBACK: '1' });
+    expect((await refused.exited).code).toBe(1);
+    const fatal = refused.lines.find((line) => line.level === 60);
+    expect(String(fatal?.msg)).toContain('TELEMETRY_ALLOW_UWS_FALLBACK=1');
+
+    const allowed = start({ TELEMETRY_DATA_DIR: tempDir(), UWS_USE_FALLBACK: '1', TELEMETRY_ALLOW_UWS_FALLBACK: '1' });
+    const { ingestPort } = await allowed.listening;
+    await allowed.ready;
+    expect(allowed.lines.some((line) => line.level === 40 && /pure-JS emulation/.test(String(line.msg)))).toBe(true);
+    const client = await IngestClient.connect(ingestPort);
+    expect(await client.send('1,1,1,Fallback')).toBe('OK');
+    await client.close();
+  });
+});
