@@ -30,7 +30,8 @@ class SqliteSubscription implements Subscription {
   }
 
   deliver(chunks: RecordedChunk[]): void {
-    if (chunks.length === 0) return;
+    // A handler may close its own subscription (or the log) while a multi-page read is under way.
+    if (chunks.length === 0 || this.closed) return;
     this.position = Number(chunks[chunks.length - 1]!.position);
     this.handler.onChunks(chunks);
   }
@@ -98,7 +99,7 @@ export class SubscriptionHub {
 
   private pull(subscription: SqliteSubscription): void {
     this.guard(subscription, () => {
-      for (;;) {
+      while (!subscription.closed) {
         const page = this.source.readAfter(subscription.position, PAGE_EVENTS);
         if (page.length === 0) return;
         subscription.deliver(page);

@@ -1,0 +1,257 @@
+// The embedded SQLite log: run through the EventLog contract, plus what only this adapter promises
+// (durability across reopen, append-only table, per-append conflicts in a group commit, and live
+// delivery of another connection's commits through polling).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hasCode } from '../../src/domain/errors.js';
+import { LOG_START, type RecordedChunk, type Subscription } from '../../src/store/event-log.js';
+import { LOG_FILE_NAME } from '../../src/store/sqlite/schema.js';
+import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
+import { block, eventLogContract, joined, readWholeStream, series, values } from '../contract/event-log.contract.js';
+
+function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'telemetry-sqlite-log-'));
+}
+
+eventLogContract('SqliteEventLog', async () => {
+  const dataDir = tempDataDir();
+  const log = new SqliteEventLog({ dataDir, pollIntervalMs: 20 });
+  return {
+    log,
+    async cleanup() {
+      await log.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteEventLog specifics', () => {
+  let dataDir: string;
+  const opened: Array<{ close(): unknown }> = [];
+  const subscriptions: Subscription[] = [];
+
+  function open(options: { readonly?: boolean; pollIntervalMs?: number } = {}): SqliteEventLog {
+    const log = new SqliteEventLog({ dataDir, ...options });
+    opened.push(log);
+    return log;
+  }
+
+  beforeEach(() => {
+    dataDir = tempDataDir();
+  });
+
+  afterEach(async () => {
+    for (const s of subscriptions.splice(0)) await s.close();
+    for (const o of opened.splice(0).reverse()) await o.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps committed events across close and reopen', async () => {
+    const first = open();
+    const a = await first.append('robot-a', series(1, 3), 'no_stream');
+    const b = await first.append('robot-b', series(2, 2), 'no_stream');
+    const c = await first.append('robot-a', series(3, 1), a.nextExpectedRevision);
+    await first.close();
+
+    const reopened = open();
+    expect(await reopened.listStreams()).toEqual(['robot-a', 'robot-b']);
+    expect(await reopened.lastPosition()).toBe(c.position);
+    expect(values(await readWholeStream(reopened, 'robot-a'))).toEqual(values(joined(series(1, 3), series(3, 1))));
+    expect(values(await readWholeStream(reopened, 'robot-b'))).toEqual(values(series(2, 2)));
+    expect((await reopened.head('robot-a'))!.revision).toBe(3n);
+    expect((await reopened.readAll(LOG_START, 100)).map((x) => x.position)).toEqual([a.position, b.position, c.position]);
+
+    // The reopened log carries on from the stored head.
+    const d = await reopened.append('robot-a', series(4, 2), 3n);
+    expect(d.nextExpectedRevision).toBe(5n);
+    expect(d.position).toBeGreaterThan(c.position);
+    const error = await reopened.append('robot-b', series(5, 1), 'no_stream').catch((e: unknown) => e);
+    expect(hasCode(error, 'REVISION_CONFLICT')).toBe(true);
+  });
+
+  it('commits an append queued just before close', async () => {
+    const first = open();
+    const pending = first.append('robot-a', series(1, 2), 'no_stream');
+    await first.close();
+    await expect(pending).resolves.toMatchObject({ nextExpectedRevision: 1n });
+    await expect(first.append('robot-a', series(2, 1), 1n)).rejects.toSatisfy((e) => hasCode(e, 'STORE_UNAVAILABLE'));
+
+    const reopened = open();
+    expect(values(await readWholeStream(reopened, 'robot-a'))).toEqual(values(series(1, 2)));
+  });
+
+  it('stores float64 values bit for bit, including -0 and NaN', async () => {
+    const log = open();
+    const events = block([-0, Number.NaN, 0], [Number.MIN_VALUE, -Number.MAX_VALUE, Number.MAX_SAFE_INTEGER]);
+    await log.append('robot-a', events, 'no_stream');
+    await log.close();
+    const chunk = await open().readStream('robot-a', 0n, 10);
+    const stored = new Uint8Array(chunk!.events.buffer, chunk!.events.byteOffset, chunk!.events.byteLength);
+    expect(Array.from(stored)).toEqual(Array.from(new Uint8Array(events.buffer)));
+  });
+
+  it('refuses UPDATE and DELETE on the chunks table', async () => {
+    const log = open();
+    await log.append('robot-a', series(1, 2), 'no_stream');
+    await log.append('robot-b', series(2, 1), 'no_stream');
+
+    const db = new Database(join(dataDir, LOG_FILE_NAME));
+    opened.push(db);
+    expect(() => db.prepare('UPDATE chunks SET first_rev = first_rev + 1').run()).toThrow(/append-only/);
+    expect(() => db.prepare('UPDATE chunks SET events = events WHERE position = 1').run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM chunks WHERE position = 1').run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM chunks').run()).toThrow(/append-only/);
+    expect(() => db.prepare("UPDATE streams SET name = 'x'").run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM streams').run()).toThrow(/append-only/);
+    expect(db.prepare('SELECT count(*) AS n FROM chunks').get()).toEqual({ n: 2 });
+
+    expect(values(await readWholeStream(log, 'robot-a'))).toEqual(values(series(1, 2)));
+  });
+
+  it('fails only the conflicting append of a group commit; the others in the same tick commit', async () => {
+    const log = open();
+    const a = await log.append('robot-a', series(1, 2), 'no_stream');
+    await log.append('robot-b', series(2, 1), 'no_stream');
+    const before = await log.lastPosition();
+
+    // All four are queued in the same event-loop turn, so they share one transaction.
+    const outcomes = await Promise.allSettled([
+      log.append('robot-a', series(3, 2), a.nextExpectedRevision),
+      log.append('robot-b', series(4, 1), 5n), // stale: robot-b's head is 0
+      log.append('robot-c', series(5, 3), 'no_stream'),
+      log.append('robot-d', series(6, 1), 'any'),
+    ]);
+
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(hasCode((outcomes[1] as PromiseRejectedResult).reason, 'REVISION_CONFLICT')).toBe(true);
+    const committed = outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value);
+    expect(committed.map((r) => r.nextExpectedRevision)).toEqual([3n, 2n, 0n]);
+    // One transaction: contiguous positions right after what was there.
+    expect(committed.map((r) => r.position)).toEqual([before + 1n, before + 2n, before + 3n]);
+
+    expect(values(await readWholeStream(log, 'robot-a'))).toEqual(values(joined(series(1, 2), series(3, 2))));
+    expect(values(await readWholeStream(log, 'robot-b'))).toEqual(values(series(2, 1)));
+    expect(values(await readWholeStream(log, 'robot-c'))).toEqual(values(series(5, 3)));
+    expect(values(await readWholeStream(log, 'robot-d'))).toEqual(values(series(6, 1)));
+    expect(await log.lastPosition()).toBe(before + 3n);
+  });
+
+  it('checks appends to one stream in the same tick against each other, in call order', async () => {
+    const log = open();
+    const outcomes = await Promise.allSettled([
+      log.append('robot-a', series(1, 2), 'no_stream'),
+      log.append('robot-a', series(2, 1), 1n), // sees the first, queued ahead of it in the same batch
+      log.append('robot-a', series(3, 1), 1n), // stale by now
+      log.append('robot-a', series(4, 1), 'any'),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(hasCode((outcomes[2] as PromiseRejectedResult).reason, 'REVISION_CONFLICT')).toBe(true);
+    expect(values(await readWholeStream(log, 'robot-a'))).toEqual(
+      values(joined(series(1, 2), series(2, 1), series(4, 1))),
+    );
+  });
+
+  it('delivers appends made through another instance on the same data dir, by polling', async () => {
+    const writer = open({ pollIntervalMs: 0 });
+    const a = await writer.append('robot-a', series(1, 2), 'no_stream');
+
+    const reader = open({ pollIntervalMs: 20 });
+    const seen: RecordedChunk[] = [];
+    let notify: (() => void) | undefined;
+    let failure: unknown;
+    let caughtUp!: (position: bigint) => void;
+    const caughtUpP = new Promise<bigint>((resolve) => (caughtUp = resolve));
+    subscriptions.push(
+      reader.subscribe(LOG_START, {
+        onChunks(chunks) {
+          for (const c of chunks) seen.push({ ...c, events: c.events.slice() });
+          notify?.();
+        },
+        onCaughtUp: (position) => caughtUp(position),
+        onError(error) {
+          failure = error;
+        },
+      }),
+    );
+    expect(await caughtUpP).toBe(a.position);
+    expect(seen.map((c) => c.position)).toEqual([a.position]);
+
+    const until = (position: bigint) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if ((seen[seen.length - 1]?.position ?? LOG_START) >= position) resolve();
+        };
+        notify = check;
+        check();
+      });
+
+    const b = await writer.append('robot-b', series(2, 3), 'no_stream');
+    const c = await writer.append('robot-a', series(3, 1), a.nextExpectedRevision);
+    await until(c.position);
+
+    expect(seen.map((x) => x.position)).toEqual([a.position, b.position, c.position]);
+    expect(seen.map((x) => x.stream)).toEqual(['robot-a', 'robot-b', 'robot-a']);
+    expect(seen.map((x) => x.firstRevision)).toEqual([0n, 0n, 2n]);
+    expect(values(seen[1]!.events)).toEqual(values(series(2, 3)));
+    expect(values(seen[2]!.events)).toEqual(values(series(3, 1)));
+
+    // A local commit after a foreign one fills the gap from the database, in order, without repeats.
+    const d = await writer.append('robot-c', series(4, 1), 'no_stream');
+    const e = await reader.append('robot-d', series(5, 1), 'no_stream');
+    await until(e.position);
+    expect(seen.map((x) => x.position)).toEqual([a.position, b.position, c.position, d.position, e.position]);
+    expect(e.position).toBe(d.position + 1n);
+    expect(failure).toBeUndefined();
+  });
+
+  it('delivers nothing more once a handler closes its subscription, even mid-way through a multi-page read', async () => {
+    const writer = open({ pollIntervalMs: 0 });
+    const reader = open({ pollIntervalMs: 0 });
+    const big = 40_000; // events per chunk: two fill a 65,536-event page, the third spills onto the next
+    const first = await writer.append('robot-a', series(1, 1), 'no_stream');
+
+    const deliveries: bigint[][] = [];
+    let caughtUp!: () => void;
+    const caughtUpP = new Promise<void>((resolve) => (caughtUp = resolve));
+    let closedInHandler!: () => void;
+    const closedP = new Promise<void>((resolve) => (closedInHandler = resolve));
+    let subscription: Subscription | undefined;
+    subscription = reader.subscribe(first.position, {
+      onChunks(chunks) {
+        deliveries.push(chunks.map((c) => c.position));
+        void subscription!.close();
+        // The reader delivers synchronously; anything more it would deliver lands before this fires.
+        setImmediate(closedInHandler);
+      },
+      onCaughtUp: () => caughtUp(),
+    });
+    subscriptions.push(subscription);
+    await caughtUpP;
+
+    // Foreign commits leave a gap, so the reader's own next commit makes it page through the database.
+    let rev = first.nextExpectedRevision;
+    for (let i = 0; i < 3; i++) rev = (await writer.append('robot-a', series(10 + i, big), rev)).nextExpectedRevision;
+    await reader.append('robot-b', series(20, 1), 'no_stream');
+    await closedP;
+
+    expect(deliveries).toHaveLength(1);
+  });
+
+  it('reads another instance’s commits through a read-only instance', async () => {
+    const writer = open();
+    await writer.append('robot-a', series(1, 2), 'no_stream');
+    const reader = open({ readonly: true, pollIntervalMs: 0 });
+    expect((await reader.head('robot-a'))!.revision).toBe(1n);
+    await writer.append('robot-a', series(2, 1), 1n);
+    await writer.append('robot-b', series(3, 1), 'no_stream');
+    expect((await reader.head('robot-a'))!.revision).toBe(2n);
+    expect(await reader.listStreams()).toEqual(['robot-a', 'robot-b']);
+    expect(values(await readWholeStream(reader, 'robot-b'))).toEqual(values(series(3, 1)));
+    const error = await reader.append('robot-a', series(9, 1), 'any').catch((e: unknown) => e);
+    expect(hasCode(error, 'STORE_UNAVAILABLE')).toBe(true);
+  });
+});
