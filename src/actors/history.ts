@@ -2,13 +2,14 @@
 //
 // A stream's timestamps strictly increase with its revisions (the actor stores nothing else), so
 // the revision of a timestamp is found by binary search over the stream. Resends come in runs, so
-// the whole run is answered from one slice read from its earliest timestamp to the head.
+// a run close to the head is answered from one slice read from its earliest timestamp to the head;
+// deeper lookups binary-search each timestamp (O(log n) point reads each).
 
 import { EVENT_STRIDE } from '../domain/location.js';
 import type { EventLog } from '../store/event-log.js';
 import { findTimestamp } from './decide.js';
 
-const SLICE_LIMIT = 4096;
+const SLICE_LIMIT = 128;
 
 /** For each timestamp of `wanted`, whether the stream holds an event there at the same x and y. */
 export async function matchStoredEvents(
@@ -21,7 +22,7 @@ export async function matchStoredEvents(
   for (const w of wanted) minT = Math.min(minT, w.t);
   const from = await lowerBoundRevision(log, stream, headRevision, minT);
   const span = Number(headRevision - from) + 1;
-  const slice = await log.readStream(stream, from, Math.min(span, SLICE_LIMIT));
+  const slice = span <= SLICE_LIMIT ? await log.readStream(stream, from, span) : null;
   const events = slice?.events ?? new Float64Array(0);
   const count = events.length / EVENT_STRIDE;
   const sliceEnd = count > 0 ? events[events.length - 1]! : -Infinity;

@@ -144,15 +144,23 @@ export class SqliteEventLog implements EventLog {
     const parts: Float64Array[] = [];
     let total = 0;
     let position = 0;
-    for (const row of this.sql.streamFrom.iterate({ stream: id, rev: from })) {
+    const take = (row: ChunkRow): void => {
       const start = Math.max(0, from - row.first_rev);
-      if (start >= row.count) continue;
-      const take = Math.min(row.count - start, maxCount - total);
+      if (start >= row.count) return;
+      const n = Math.min(row.count - start, maxCount - total);
       const events = fromBlob(row.events);
-      parts.push(start === 0 && take === row.count ? events : events.subarray(start * EVENT_STRIDE, (start + take) * EVENT_STRIDE));
-      total += take;
+      parts.push(start === 0 && n === row.count ? events : events.subarray(start * EVENT_STRIDE, (start + n) * EVENT_STRIDE));
+      total += n;
       position = row.position;
-      if (total === maxCount) break;
+    };
+    const first = this.sql.chunkAt.get(id, from);
+    if (first !== undefined) take(first);
+    // Every chunk holds at least one event, so the rest needs at most that many rows.
+    if (total < maxCount) {
+      for (const row of this.sql.chunksAfter.all(id, first?.first_rev ?? -1, maxCount - total)) {
+        take(row);
+        if (total === maxCount) break;
+      }
     }
     if (total === 0) return null;
     return { position: BigInt(position), stream, firstRevision: BigInt(from), events: concat(parts, total) };

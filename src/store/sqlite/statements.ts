@@ -27,14 +27,14 @@ export function prepareStatements(db: Database.Database) {
     insertChunk: db.prepare<[number, number, number, Buffer]>(
       'INSERT INTO chunks (stream_id, first_rev, count, events) VALUES (?, ?, ?, ?)',
     ),
-    // Chunks from the one holding revision @rev on, in revision order.
-    streamFrom: db.prepare<[{ stream: number; rev: number }], ChunkRow>(
+    // The chunk holding revision ?2 (or the last one before it), then the chunks after a revision.
+    chunkAt: db.prepare<[number, number], ChunkRow>(
       `SELECT position, stream_id, first_rev, count, events FROM chunks
-        WHERE stream_id = @stream
-          AND first_rev >= coalesce(
-                (SELECT first_rev FROM chunks WHERE stream_id = @stream AND first_rev <= @rev
-                  ORDER BY first_rev DESC LIMIT 1), 0)
-        ORDER BY first_rev`,
+        WHERE stream_id = ? AND first_rev <= ? ORDER BY first_rev DESC LIMIT 1`,
+    ),
+    chunksAfter: db.prepare<[number, number, number], ChunkRow>(
+      `SELECT position, stream_id, first_rev, count, events FROM chunks
+        WHERE stream_id = ? AND first_rev > ? ORDER BY first_rev LIMIT ?`,
     ),
     allAfter: db.prepare<[number], ChunkRow>(
       'SELECT position, stream_id, first_rev, count, events FROM chunks WHERE position > ? ORDER BY position',
