@@ -18,7 +18,6 @@ export const ERRORS = Object.freeze({
   INVALID_ROBOT_NAME: define('TELEMETRY_INVALID_ROBOT_NAME', 400, 'Invalid robot name: %s'),
   ROBOT_NOT_FOUND: define('TELEMETRY_ROBOT_NOT_FOUND', 404, 'Robot "%s" not found'),
   ROUTE_NOT_FOUND: define('TELEMETRY_ROUTE_NOT_FOUND', 404, 'Route %s not found'),
-  METHOD_NOT_ALLOWED: define('TELEMETRY_METHOD_NOT_ALLOWED', 405, 'Method %s not allowed'),
   NOT_READY: define('TELEMETRY_NOT_READY', 503, 'Service not ready: %s'),
   STORE_UNAVAILABLE: define('TELEMETRY_STORE_UNAVAILABLE', 503, 'Event store unavailable: %s'),
   REVISION_CONFLICT: define('TELEMETRY_REVISION_CONFLICT', 409, 'Stream %s: expected revision %s, actual %s'),
