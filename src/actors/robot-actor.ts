@@ -76,7 +76,16 @@ export class RobotActor {
     const ts = this.ts.splice(0, n);
     const sinks = this.sinks.splice(0, n);
     const slots = this.slots.splice(0, n);
-    const statuses = await this.decideAndAppend(xs, ys, ts, n);
+    let statuses: string[];
+    try {
+      statuses = await this.decideAndAppend(xs, ys, ts, n);
+    } catch (error) {
+      // A defect, not a store failure (those are answered inside): still answer every event, so no
+      // connection waits forever, and forget the head, which may no longer be right.
+      this.head = undefined;
+      this.observer.failure(this.robot, error);
+      statuses = new Array<string>(n).fill(ERR_UNAVAILABLE);
+    }
     for (let i = 0; i < n; i++) sinks[i]!.settle(slots[i]!, statuses[i]!);
   }
 

@@ -58,7 +58,13 @@ export class ConnectionReplies {
   flush(): void {
     while (this.head < this.queue.length && this.queue[this.head]!.complete) {
       const frame = this.queue[this.head++]!;
-      if (!this.closed) this.channel.send(frame.statuses.join('\n'));
+      if (this.closed) continue;
+      try {
+        this.channel.send(frame.statuses.join('\n'));
+      } catch {
+        // The socket went away between our last look and this send: nothing left to answer to.
+        this.closed = true;
+      }
     }
     if (this.head === this.queue.length) {
       this.queue = [];
