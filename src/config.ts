@@ -15,6 +15,9 @@ export interface Config {
   readonly maxFrameBytes: number;
   readonly idleTimeoutSeconds: number;
   readonly rebuildThreads: number | undefined;
+  readonly store: 'sqlite' | 'eventstoredb';
+  readonly eventstoreConnectionString: string | undefined;
+  readonly storeDeadlineMs: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -53,6 +56,13 @@ function oneOf(values: string[]) {
   };
 }
 
+function connectionString(raw: string, name: string): string {
+  if (!/^esdb(\+discover)?:\/\/[^/?#]+/.test(raw)) {
+    throw invalid(`${name} must be an esdb:// or esdb+discover:// connection string, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
 function invalid(message: string) {
   return createError('CONFIG_INVALID', message);
 }
@@ -67,9 +77,17 @@ const SETTINGS = [
   { key: 'maxFrameBytes', env: 'TELEMETRY_MAX_FRAME_BYTES', fallback: String(1024 * 1024), parse: integer(64, 64 * 1024 * 1024) },
   { key: 'idleTimeoutSeconds', env: 'TELEMETRY_IDLE_TIMEOUT_SECONDS', fallback: '120', parse: integer(8, 3600) },
   { key: 'rebuildThreads', env: 'TELEMETRY_REBUILD_THREADS', fallback: undefined, parse: integer(1, 256) },
+  {
+    key: 'store',
+    env: 'TELEMETRY_STORE',
+    fallback: 'sqlite',
+    parse: (raw, name) => oneOf(['sqlite', 'eventstoredb'])(raw, name) as Config['store'],
+  },
+  { key: 'eventstoreConnectionString', env: 'EVENTSTORE_CONNECTION_STRING', fallback: undefined, parse: connectionString },
+  { key: 'storeDeadlineMs', env: 'TELEMETRY_STORE_DEADLINE_MS', fallback: '5000', parse: integer(100, 600_000) },
 ] as const satisfies ReadonlyArray<Setting<keyof Config>>;
 
-/** `TELEMETRY_HTTP_PORT` → `--http-port`. */
+/** `TELEMETRY_HTTP_PORT` → `--http-port`; `EVENTSTORE_CONNECTION_STRING` → `--eventstore-connection-string`. */
 function flagName(env: string): string {
   return '--' + env.replace(/^TELEMETRY_/, '').toLowerCase().replace(/_/g, '-');
 }
@@ -98,7 +116,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
     const name = flagged === undefined ? setting.env : flagName(setting.env);
     config[setting.key] = raw === undefined ? undefined : setting.parse(raw, name);
   }
-  return Object.freeze(config as unknown as Config);
+  const result = config as unknown as Config;
+  if (result.store === 'eventstoredb' && result.eventstoreConnectionString === undefined) {
+    throw invalid('EVENTSTORE_CONNECTION_STRING must be set when TELEMETRY_STORE=eventstoredb');
+  }
+  return Object.freeze(result);
 }
 
 /** The environment variables the service reads, for documentation and tests. */

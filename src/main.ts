@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { Router } from './actors/router.js';
-import { buildApp } from './api/app.js';
+import { buildApp, type Health } from './api/app.js';
 import type { Config } from './config.js';
 import { IngestServer } from './ingest/ingest-server.js';
 import { loadUws } from './ingest/load-uws.js';
@@ -27,7 +27,7 @@ const ACTOR_SETTINGS = { maxBatch: 4096, maxConflictRetries: 16 } as const;
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const uws = loadUws(config.allowUwsFallback, logger);
-  const spec: LogSpec = { kind: 'sqlite', dataDir: config.dataDir };
+  const spec = logSpecOf(config);
   const log = openLog(spec);
   const router = new Router(log, ACTOR_SETTINGS, logger);
   let projections = new Projections();
@@ -56,12 +56,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       logger,
       log,
       projections: () => projections,
-      notReadyReason: () => (follower?.isCaughtUp ? null : 'projections are catching up with the log'),
+      health: (): Health => {
+        if (!follower?.isCaughtUp) return { status: 'starting', reason: 'projections are catching up with the log' };
+        if (!log.available) return { status: 'degraded', reason: 'the event store cannot be reached' };
+        return { status: 'ok' };
+      },
     });
     await app.listen({ host: config.host, port: config.httpPort });
     const address = app.server.address();
     const httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;
-    logger.info({ host: config.host, ingestPort, httpPort, dataDir: config.dataDir }, 'telemetry service listening');
+    logger.info({ host: config.host, ingestPort, httpPort, store: spec.kind }, 'telemetry service listening');
 
     const ready = (async () => {
       projections = await rebuildProjections({ log, spec, logger, threads: config.rebuildThreads });
@@ -76,6 +80,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     await stop().catch(() => undefined);
     throw error;
   }
+}
+
+function logSpecOf(config: Config): LogSpec {
+  if (config.store === 'eventstoredb') {
+    return { kind: 'eventstoredb', connectionString: config.eventstoreConnectionString!, deadlineMs: config.storeDeadlineMs };
+  }
+  return { kind: 'sqlite', dataDir: config.dataDir };
 }
 
 export type { EventLog };

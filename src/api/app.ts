@@ -6,10 +6,12 @@ import { createError } from '../domain/errors.js';
 import { errorBody, installErrorHandlers } from './error-handler.js';
 import { registerRobotRoutes, type RobotRouteDeps } from './robot-routes.js';
 
+/** `starting`: projections are catching up; `degraded`: the event store cannot be reached. */
+export type Health = { readonly status: 'ok' } | { readonly status: 'starting' | 'degraded'; readonly reason: string };
+
 export interface AppDeps extends RobotRouteDeps {
   readonly logger: Logger;
-  /** Why the service is not ready yet, or null once it is. */
-  readonly notReadyReason: () => string | null;
+  readonly health: () => Health;
 }
 
 // Robot names are up to 150 characters; percent-encoded UTF-8 takes up to 12 characters each.
@@ -25,16 +27,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installErrorHandlers(app);
 
   app.get('/healthz', async (_request, reply) => {
-    const reason = deps.notReadyReason();
-    if (reason !== null) return reply.code(503).send({ status: 'starting', ...errorBody(createError('NOT_READY', reason)) });
-    return { status: 'ok' };
+    const health = deps.health();
+    if (health.status === 'ok') return { status: 'ok' };
+    const error = createError(health.status === 'starting' ? 'NOT_READY' : 'STORE_UNAVAILABLE', health.reason);
+    return reply.code(503).send({ status: health.status, ...errorBody(error) });
   });
 
-  // Until projections have caught up, a read could miss committed events: say so instead.
+  // Until projections have caught up, a read could miss committed events: say so instead. (While
+  // the store is unreachable, projections still answer from memory; event bodies need the store.)
   app.addHook('onRequest', async (request, reply) => {
     if (!request.url.startsWith('/api/')) return;
-    const reason = deps.notReadyReason();
-    if (reason !== null) return reply.code(503).send(errorBody(createError('NOT_READY', reason)));
+    const health = deps.health();
+    if (health.status === 'starting') return reply.code(503).send(errorBody(createError('NOT_READY', health.reason)));
   });
 
   registerRobotRoutes(app, deps);

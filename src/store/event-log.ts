@@ -52,6 +52,9 @@ export interface SubscriptionHandler {
 }
 
 export interface EventLog {
+  /** False while the store cannot be reached or cannot commit; true again once it answers. */
+  readonly available: boolean;
+
   /**
    * Appends `events` to `stream` if its head is at `expected`. Throws a TELEMETRY_REVISION_CONFLICT
    * error (see domain/errors) when it is not, and TELEMETRY_STORE_UNAVAILABLE when the store cannot

@@ -11,12 +11,14 @@ let dir: ReturnType<typeof makeTempDir>;
 let log: SqliteEventLog;
 let projections: Projections;
 let notReady: string | null;
+let degraded = false;
 
 beforeEach(() => {
   dir = makeTempDir();
   log = new SqliteEventLog({ dataDir: dir.path, pollIntervalMs: 0 });
   projections = new Projections();
   notReady = 'projections are catching up with the log';
+  degraded = false;
 });
 
 afterEach(async () => {
@@ -25,10 +27,20 @@ afterEach(async () => {
 });
 
 function app() {
-  return buildApp({ logger: pino({ level: 'silent' }), log, projections: () => projections, notReadyReason: () => notReady });
+  return buildApp({
+    logger: pino({ level: 'silent' }),
+    log,
+    projections: () => projections,
+    health: () =>
+      notReady !== null
+        ? { status: 'starting', reason: notReady }
+        : degraded
+          ? { status: 'degraded', reason: 'the event store cannot be reached' }
+          : { status: 'ok' },
+  });
 }
 
-it('answers 503 on /healthz and on reads until ready, then 200', async () => {
+it('answers 503 on /healthz and on reads until ready, then 200, and 503 degraded while the store is down', async () => {
   const server = app();
   const health = await server.inject('/healthz');
   expect(health.statusCode).toBe(503);
@@ -38,6 +50,12 @@ it('answers 503 on /healthz and on reads until ready, then 200', async () => {
   notReady = null;
   expect((await server.inject('/healthz')).json()).toEqual({ status: 'ok' });
   expect((await server.inject('/api/robots')).json()).toEqual([]);
+
+  degraded = true;
+  const unhealthy = await server.inject('/healthz');
+  expect(unhealthy.statusCode).toBe(503);
+  expect(unhealthy.json()).toMatchObject({ status: 'degraded', code: 'TELEMETRY_STORE_UNAVAILABLE' });
+  expect((await server.inject('/api/robots')).statusCode).toBe(200); // projections still answer from memory
   await server.close();
 });
 

@@ -29,6 +29,9 @@ describe('loadConfig defaults', () => {
       maxFrameBytes: 1024 * 1024,
       idleTimeoutSeconds: 120,
       rebuildThreads: undefined,
+      store: 'sqlite',
+      eventstoreConnectionString: undefined,
+      storeDeadlineMs: 5000,
     });
   });
 
@@ -62,6 +65,9 @@ describe('loadConfig from the environment', () => {
       TELEMETRY_MAX_FRAME_BYTES: '4096',
       TELEMETRY_IDLE_TIMEOUT_SECONDS: '30',
       TELEMETRY_REBUILD_THREADS: '4',
+      TELEMETRY_STORE: 'eventstoredb',
+      EVENTSTORE_CONNECTION_STRING: 'esdb://a:2113,b:2113,c:2113?tls=false',
+      TELEMETRY_STORE_DEADLINE_MS: '2500',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -73,6 +79,9 @@ describe('loadConfig from the environment', () => {
       maxFrameBytes: 4096,
       idleTimeoutSeconds: 30,
       rebuildThreads: 4,
+      store: 'eventstoredb',
+      eventstoreConnectionString: 'esdb://a:2113,b:2113,c:2113?tls=false',
+      storeDeadlineMs: 2500,
     });
   });
 
@@ -107,6 +116,9 @@ describe('loadConfig from the environment', () => {
         'TELEMETRY_MAX_FRAME_BYTES',
         'TELEMETRY_IDLE_TIMEOUT_SECONDS',
         'TELEMETRY_REBUILD_THREADS',
+        'TELEMETRY_STORE',
+        'EVENTSTORE_CONNECTION_STRING',
+        'TELEMETRY_STORE_DEADLINE_MS',
       ].sort(),
     );
   });
@@ -139,6 +151,9 @@ describe('loadConfig flags', () => {
       '--max-frame-bytes=64',
       '--idle-timeout-seconds=8',
       '--rebuild-threads=256',
+      '--store=eventstoredb',
+      '--eventstore-connection-string=esdb://127.0.0.1:2113?tls=false',
+      '--store-deadline-ms=100',
     ]);
     expect(config).toEqual({
       host: 'h',
@@ -150,7 +165,20 @@ describe('loadConfig flags', () => {
       maxFrameBytes: 64,
       idleTimeoutSeconds: 8,
       rebuildThreads: 256,
+      store: 'eventstoredb',
+      eventstoreConnectionString: 'esdb://127.0.0.1:2113?tls=false',
+      storeDeadlineMs: 100,
     });
+  });
+
+  it('needs a connection string for EventStoreDB, and a well-formed one', () => {
+    expect(() => loadConfig({ TELEMETRY_STORE: 'eventstoredb' })).toThrow(
+      'EVENTSTORE_CONNECTION_STRING must be set when TELEMETRY_STORE=eventstoredb',
+    );
+    expect(() => loadConfig({ EVENTSTORE_CONNECTION_STRING: 'http://x:2113' })).toThrow(
+      'EVENTSTORE_CONNECTION_STRING must be an esdb:// or esdb+discover:// connection string, got "http://x:2113"',
+    );
+    expect(() => loadConfig({ TELEMETRY_STORE: 'mysql' })).toThrow('TELEMETRY_STORE must be one of sqlite, eventstoredb, got "mysql"');
   });
 
   it('keeps everything after the first `=` as the value', () => {

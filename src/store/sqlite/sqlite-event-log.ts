@@ -49,6 +49,7 @@ export class SqliteEventLog implements EventLog {
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
   private closed = false;
+  private commitFailed = false;
   private readonly commitBatch: (batch: PendingAppend[], created: Array<[string, number]>) => RecordedChunk[];
 
   constructor(options: SqliteEventLogOptions) {
@@ -69,6 +70,10 @@ export class SqliteEventLog implements EventLog {
       }
       return chunks;
     }).immediate;
+  }
+
+  get available(): boolean {
+    return !this.closed && !this.commitFailed;
   }
 
   append(stream: string, events: Float64Array, expected: ExpectedRevision): Promise<AppendResult> {
@@ -95,7 +100,9 @@ export class SqliteEventLog implements EventLog {
     let chunks: RecordedChunk[];
     try {
       chunks = this.commitBatch(batch, created);
+      this.commitFailed = false;
     } catch (error) {
+      this.commitFailed = true;
       const failure = createError('STORE_UNAVAILABLE', error instanceof Error ? error.message : String(error));
       failure.cause = error;
       for (const pending of batch) pending.reject(failure);

@@ -1,0 +1,336 @@
+// EventLog on EventStoreDB (KurrentDB): one stream per robot, one `LocationRecorded` event per
+// location, optimistic concurrency through the client's expected revision. Positions are $all
+// commit positions. The read side follows $all through a server-filtered subscription, so every
+// instance sharing one EventStoreDB (or cluster) sees every instance's writes.
+
+import {
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  jsonEvent,
+  NO_STREAM,
+  ANY,
+  START,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+  streamNameFilter,
+  type AppendExpectedRevision,
+  type AllStreamResolvedEvent,
+  type JSONEventData,
+  type JSONEventType,
+  type ResolvedEvent,
+} from '@eventstore/db-client';
+import { createError } from '../../domain/errors.js';
+import { EVENT_STRIDE } from '../../domain/location.js';
+import {
+  LOG_START,
+  type AppendResult,
+  type EventLog,
+  type ExpectedRevision,
+  type LogPosition,
+  type RecordedChunk,
+  type StreamHead,
+  type Subscription,
+  type SubscriptionHandler,
+} from '../event-log.js';
+import { locationEventId } from './event-id.js';
+import { fromStreamName, STREAM_PREFIX, toStreamName } from './stream-names.js';
+
+export const EVENT_TYPE = 'LocationRecorded';
+
+// A type alias, not an interface: the client's JSONType needs an index-signature-compatible type.
+type LocationData = { x: number; y: number; timestamp: number };
+type LocationRecorded = JSONEventType<typeof EVENT_TYPE, LocationData>;
+
+export interface EsdbEventLogOptions {
+  readonly connectionString: string;
+  /** gRPC deadline of every call: a store that does not answer fails the call within this. */
+  readonly deadlineMs: number;
+  /** While the store is unreachable, how often to probe it (0: never). */
+  readonly probeIntervalMs?: number;
+}
+
+export class EsdbEventLog implements EventLog {
+  private readonly client: EventStoreDBClient;
+  private readonly deadline: number;
+  private readonly probeIntervalMs: number;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private up = true;
+  private closed = false;
+
+  constructor(options: EsdbEventLogOptions) {
+    this.client = EventStoreDBClient.connectionString(options.connectionString);
+    this.deadline = options.deadlineMs;
+    this.probeIntervalMs = options.probeIntervalMs ?? 1000;
+  }
+
+  get available(): boolean {
+    return this.up;
+  }
+
+  async append(stream: string, events: Float64Array, expected: ExpectedRevision): Promise<AppendResult> {
+    if (events.length === 0 || events.length % EVENT_STRIDE !== 0) {
+      throw new RangeError('append needs at least one whole (x, y, timestamp) event');
+    }
+    const proposed: JSONEventData<LocationRecorded>[] = [];
+    for (let i = 0; i < events.length; i += EVENT_STRIDE) {
+      const timestamp = events[i + 2]!;
+      proposed.push(
+        jsonEvent<LocationRecorded>({
+          id: locationEventId(stream, timestamp),
+          type: EVENT_TYPE,
+          data: { x: events[i]!, y: events[i + 1]!, timestamp },
+        }),
+      );
+    }
+    try {
+      const result = await this.client.appendToStream(toStreamName(stream), proposed, {
+        expectedRevision: toClientRevision(expected),
+        deadline: this.deadline,
+      });
+      this.markUp();
+      return { nextExpectedRevision: result.nextExpectedRevision, position: result.position?.commit ?? LOG_START };
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) {
+        this.markUp();
+        throw createError('REVISION_CONFLICT', stream, describe(expected), String(error.actualVersion));
+      }
+      throw this.unavailable(error);
+    }
+  }
+
+  async readStream(stream: string, from: bigint, maxCount: number): Promise<RecordedChunk | null> {
+    if (maxCount <= 0) return null;
+    const events: number[] = [];
+    let position = LOG_START;
+    try {
+      const read = this.client.readStream<LocationRecorded>(toStreamName(stream), {
+        fromRevision: from,
+        maxCount,
+        direction: FORWARDS,
+        deadline: this.deadline,
+      });
+      for await (const resolved of read) {
+        const event = resolved.event;
+        if (event === undefined) continue;
+        events.push(event.data.x, event.data.y, event.data.timestamp);
+        position = resolved.commitPosition ?? event.position?.commit ?? position;
+      }
+      this.markUp();
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) {
+        this.markUp();
+        return null;
+      }
+      throw this.unavailable(error);
+    }
+    if (events.length === 0) return null;
+    return { position, stream, firstRevision: from, events: Float64Array.from(events) };
+  }
+
+  async readAll(after: LogPosition, maxEvents: number): Promise<RecordedChunk[]> {
+    const grouper = new ChunkGrouper(after);
+    try {
+      const read = this.client.readAll({
+        fromPosition: after === LOG_START ? START : { commit: after, prepare: after },
+        maxCount: maxEvents + 1, // the read is inclusive of `after`
+        direction: FORWARDS,
+        deadline: this.deadline,
+      });
+      for await (const resolved of read) {
+        grouper.add(resolved);
+        if (grouper.events >= maxEvents) break;
+      }
+      this.markUp();
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+    return grouper.take();
+  }
+
+  async head(stream: string): Promise<StreamHead | null> {
+    try {
+      const read = this.client.readStream<LocationRecorded>(toStreamName(stream), {
+        fromRevision: END,
+        direction: BACKWARDS,
+        maxCount: 1,
+        deadline: this.deadline,
+      });
+      for await (const resolved of read) {
+        const event = resolved.event;
+        if (event === undefined) continue;
+        this.markUp();
+        return { revision: event.revision, x: event.data.x, y: event.data.y, timestamp: event.data.timestamp };
+      }
+      this.markUp();
+      return null;
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) {
+        this.markUp();
+        return null;
+      }
+      throw this.unavailable(error);
+    }
+  }
+
+  /** Every robot stream, from a filtered $all subscription up to the point it catches up. */
+  async listStreams(): Promise<string[]> {
+    const names = new Set<string>();
+    await new Promise<void>((resolve, reject) => {
+      const subscription = this.subscribe(LOG_START, {
+        onChunks: (chunks) => {
+          for (const chunk of chunks) names.add(chunk.stream);
+        },
+        onCaughtUp: () => void subscription.close().then(resolve, reject),
+        onError: reject,
+      });
+    });
+    return [...names];
+  }
+
+  async lastPosition(): Promise<LogPosition> {
+    try {
+      const read = this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1, deadline: this.deadline });
+      let position = LOG_START;
+      for await (const resolved of read) position = resolved.event?.position.commit ?? position;
+      this.markUp();
+      return position;
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  subscribe(after: LogPosition, handler: SubscriptionHandler): Subscription {
+    const grouper = new ChunkGrouper(after);
+    let flushScheduled = false;
+    let ended = false;
+    const flush = () => {
+      flushScheduled = false;
+      if (ended) return;
+      const chunks = grouper.take();
+      if (chunks.length > 0) handler.onChunks(chunks);
+    };
+    const subscription = this.client.subscribeToAll({
+      fromPosition: after === LOG_START ? START : { commit: after, prepare: after },
+      filter: streamNameFilter({ prefixes: [STREAM_PREFIX] }),
+    });
+    subscription.on('confirmation', () => this.markUp());
+    subscription.on('data', (resolved: AllStreamResolvedEvent) => {
+      grouper.add(resolved);
+      // Deliver in batches: everything that arrived in one turn of the event loop.
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    });
+    subscription.on('caughtUp', () => {
+      flush();
+      if (!ended) handler.onCaughtUp?.(grouper.position);
+    });
+    subscription.on('error', (error: unknown) => {
+      if (ended) return;
+      flush();
+      ended = true;
+      handler.onError?.(this.unavailable(error));
+    });
+    return {
+      close: async () => {
+        ended = true;
+        await subscription.unsubscribe();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.probeTimer);
+    await this.client.dispose();
+  }
+
+  private markUp(): void {
+    this.up = true;
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  /** Records that the store did not answer, starts probing for its return, and wraps the error. */
+  private unavailable(error: unknown): Error {
+    this.up = false;
+    if (this.probeTimer === undefined && this.probeIntervalMs > 0 && !this.closed) {
+      this.probeTimer = setInterval(() => void this.lastPosition().catch(() => undefined), this.probeIntervalMs);
+      this.probeTimer.unref();
+    }
+    const failure = createError('STORE_UNAVAILABLE', error instanceof Error ? error.message : String(error));
+    failure.cause = error;
+    return failure;
+  }
+}
+
+/** Groups consecutive events of one robot stream into chunks, skipping anything at or before `after`. */
+class ChunkGrouper {
+  private chunks: RecordedChunk[] = [];
+  private stream: string | null = null;
+  private firstRevision = 0n;
+  private values: number[] = [];
+  private last = LOG_START;
+  events = 0;
+
+  constructor(private readonly after: LogPosition) {
+    this.last = after;
+  }
+
+  get position(): LogPosition {
+    return this.last;
+  }
+
+  add(resolved: AllStreamResolvedEvent | ResolvedEvent): void {
+    const event = resolved.event;
+    if (event === undefined || event.type !== EVENT_TYPE) return;
+    const position = event.position?.commit ?? resolved.commitPosition;
+    if (position === undefined || position <= this.after) return;
+    const robot = fromStreamName(event.streamId);
+    if (robot === null) return;
+    const data = event.data as LocationData;
+    const expectedNext = this.firstRevision + BigInt(this.values.length / EVENT_STRIDE);
+    if (robot !== this.stream || event.revision !== expectedNext) {
+      this.cut();
+      this.stream = robot;
+      this.firstRevision = event.revision;
+    }
+    this.values.push(data.x, data.y, data.timestamp);
+    this.last = position;
+    this.events++;
+  }
+
+  take(): RecordedChunk[] {
+    this.cut();
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.events = 0;
+    return chunks;
+  }
+
+  private cut(): void {
+    if (this.stream === null || this.values.length === 0) return;
+    this.chunks.push({
+      position: this.last,
+      stream: this.stream,
+      firstRevision: this.firstRevision,
+      events: Float64Array.from(this.values),
+    });
+    this.values = [];
+    this.stream = null;
+  }
+}
+
+function toClientRevision(expected: ExpectedRevision): AppendExpectedRevision {
+  if (expected === 'no_stream') return NO_STREAM;
+  if (expected === 'any') return ANY;
+  return expected;
+}
+
+function describe(expected: ExpectedRevision): string {
+  return typeof expected === 'bigint' ? expected.toString() : expected;
+}
