@@ -1,6 +1,6 @@
 // EventLog on EventStoreDB (KurrentDB): one stream per robot, one `LocationRecorded` event per
-// location, optimistic concurrency through the client's expected revision. Positions are $all
-// commit positions. The read side follows $all through a server-filtered subscription, so every
+// location, optimistic concurrency through the client's expected revision. Positions are exact
+// $all positions, (commit, prepare) packed into one ordered bigint (positions.ts). The read side follows $all through a server-filtered subscription, so every
 // instance sharing one EventStoreDB (or cluster) sees every instance's writes.
 
 import {
@@ -19,6 +19,7 @@ import {
   type AllStreamResolvedEvent,
   type JSONEventData,
   type JSONEventType,
+  type Position,
   type ResolvedEvent,
 } from '@eventstore/db-client';
 import { createError } from '../../domain/errors.js';
@@ -35,7 +36,8 @@ import {
   type SubscriptionHandler,
 } from '../event-log.js';
 import { locationEventId } from './event-id.js';
-import { fromStreamName, STREAM_PREFIX, toStreamName } from './stream-names.js';
+import { fromLogPosition, toLogPosition } from './positions.js';
+import { StreamNames } from './stream-names.js';
 
 export const EVENT_TYPE = 'LocationRecorded';
 
@@ -49,10 +51,15 @@ export interface EsdbEventLogOptions {
   readonly deadlineMs: number;
   /** While the store is unreachable, how often to probe it (0: never). */
   readonly probeIntervalMs?: number;
+  /** Stream-name prefix of robot streams (default `robot-`). */
+  readonly streamPrefix?: string;
 }
+
+const BACKWARD_PAGE = 256;
 
 export class EsdbEventLog implements EventLog {
   private readonly client: EventStoreDBClient;
+  private readonly names: StreamNames;
   private readonly deadline: number;
   private readonly probeIntervalMs: number;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -63,6 +70,7 @@ export class EsdbEventLog implements EventLog {
     this.client = EventStoreDBClient.connectionString(options.connectionString);
     this.deadline = options.deadlineMs;
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
+    this.names = new StreamNames(options.streamPrefix);
   }
 
   get available(): boolean {
@@ -85,12 +93,13 @@ export class EsdbEventLog implements EventLog {
       );
     }
     try {
-      const result = await this.client.appendToStream(toStreamName(stream), proposed, {
+      const result = await this.client.appendToStream(this.names.of(stream), proposed, {
         expectedRevision: toClientRevision(expected),
         deadline: this.deadline,
       });
       this.markUp();
-      return { nextExpectedRevision: result.nextExpectedRevision, position: result.position?.commit ?? LOG_START };
+      const position = result.position === undefined ? LOG_START : toLogPosition(result.position);
+      return { nextExpectedRevision: result.nextExpectedRevision, position };
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         this.markUp();
@@ -105,7 +114,7 @@ export class EsdbEventLog implements EventLog {
     const events: number[] = [];
     let position = LOG_START;
     try {
-      const read = this.client.readStream<LocationRecorded>(toStreamName(stream), {
+      const read = this.client.readStream<LocationRecorded>(this.names.of(stream), {
         fromRevision: from,
         maxCount,
         direction: FORWARDS,
@@ -115,7 +124,7 @@ export class EsdbEventLog implements EventLog {
         const event = resolved.event;
         if (event === undefined) continue;
         events.push(event.data.x, event.data.y, event.data.timestamp);
-        position = resolved.commitPosition ?? event.position?.commit ?? position;
+        if (event.position !== undefined) position = toLogPosition(event.position);
       }
       this.markUp();
     } catch (error) {
@@ -130,17 +139,17 @@ export class EsdbEventLog implements EventLog {
   }
 
   async readAll(after: LogPosition, maxEvents: number): Promise<RecordedChunk[]> {
-    const grouper = new ChunkGrouper(after);
+    const grouper = new ChunkGrouper(after, this.names);
     try {
       const read = this.client.readAll({
-        fromPosition: after === LOG_START ? START : { commit: after, prepare: after },
-        maxCount: maxEvents + 1, // the read is inclusive of `after`
+        fromPosition: after === LOG_START ? START : fromLogPosition(after),
+        // The read is inclusive of `after`; it is read to its end (see head()).
+        maxCount: maxEvents + 1,
         direction: FORWARDS,
         deadline: this.deadline,
       });
       for await (const resolved of read) {
         grouper.add(resolved);
-        if (grouper.events >= maxEvents) break;
       }
       this.markUp();
     } catch (error) {
@@ -151,20 +160,22 @@ export class EsdbEventLog implements EventLog {
 
   async head(stream: string): Promise<StreamHead | null> {
     try {
-      const read = this.client.readStream<LocationRecorded>(toStreamName(stream), {
+      const read = this.client.readStream<LocationRecorded>(this.names.of(stream), {
         fromRevision: END,
         direction: BACKWARDS,
         maxCount: 1,
         deadline: this.deadline,
       });
+      // Read to the end (one event) rather than leave the loop early: abandoning the client's
+      // stream mid-iteration cancels the call and can leave the await hanging.
+      let head: StreamHead | null = null;
       for await (const resolved of read) {
         const event = resolved.event;
         if (event === undefined) continue;
-        this.markUp();
-        return { revision: event.revision, x: event.data.x, y: event.data.y, timestamp: event.data.timestamp };
+        head = { revision: event.revision, x: event.data.x, y: event.data.y, timestamp: event.data.timestamp };
       }
       this.markUp();
-      return null;
+      return head;
     } catch (error) {
       if (error instanceof StreamNotFoundError) {
         this.markUp();
@@ -189,20 +200,38 @@ export class EsdbEventLog implements EventLog {
     return [...names];
   }
 
+  /** Position of the last robot event: $all is read backwards past system and foreign events. */
   async lastPosition(): Promise<LogPosition> {
     try {
-      const read = this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1, deadline: this.deadline });
-      let position = LOG_START;
-      for await (const resolved of read) position = resolved.event?.position.commit ?? position;
+      let from: Position | typeof END = END;
+      for (;;) {
+        const read = this.client.readAll({ fromPosition: from, direction: BACKWARDS, maxCount: BACKWARD_PAGE, deadline: this.deadline });
+        let seen = 0;
+        let found: LogPosition | null = null;
+        for await (const resolved of read) {
+          seen++;
+          const event = resolved.event;
+          if (event === undefined) continue;
+          if (found === null && event.type === EVENT_TYPE && this.names.robotOf(event.streamId) !== null) {
+            found = toLogPosition(event.position);
+          }
+          from = event.position;
+        }
+        if (found !== null) {
+          this.markUp();
+          return found;
+        }
+        if (seen < BACKWARD_PAGE) break;
+      }
       this.markUp();
-      return position;
+      return LOG_START;
     } catch (error) {
       throw this.unavailable(error);
     }
   }
 
   subscribe(after: LogPosition, handler: SubscriptionHandler): Subscription {
-    const grouper = new ChunkGrouper(after);
+    const grouper = new ChunkGrouper(after, this.names);
     let flushScheduled = false;
     let ended = false;
     const flush = () => {
@@ -212,8 +241,8 @@ export class EsdbEventLog implements EventLog {
       if (chunks.length > 0) handler.onChunks(chunks);
     };
     const subscription = this.client.subscribeToAll({
-      fromPosition: after === LOG_START ? START : { commit: after, prepare: after },
-      filter: streamNameFilter({ prefixes: [STREAM_PREFIX] }),
+      fromPosition: after === LOG_START ? START : fromLogPosition(after),
+      filter: streamNameFilter({ prefixes: [this.names.prefix] }),
     });
     subscription.on('confirmation', () => this.markUp());
     subscription.on('data', (resolved: AllStreamResolvedEvent) => {
@@ -277,7 +306,10 @@ class ChunkGrouper {
   private last = LOG_START;
   events = 0;
 
-  constructor(private readonly after: LogPosition) {
+  constructor(
+    private readonly after: LogPosition,
+    private readonly names: StreamNames,
+  ) {
     this.last = after;
   }
 
@@ -288,9 +320,10 @@ class ChunkGrouper {
   add(resolved: AllStreamResolvedEvent | ResolvedEvent): void {
     const event = resolved.event;
     if (event === undefined || event.type !== EVENT_TYPE) return;
-    const position = event.position?.commit ?? resolved.commitPosition;
-    if (position === undefined || position <= this.after) return;
-    const robot = fromStreamName(event.streamId);
+    if (event.position === undefined) return;
+    const position = toLogPosition(event.position);
+    if (position <= this.after) return;
+    const robot = this.names.robotOf(event.streamId);
     if (robot === null) return;
     const data = event.data as LocationData;
     const expectedNext = this.firstRevision + BigInt(this.values.length / EVENT_STRIDE);
