@@ -20,6 +20,12 @@ export interface RunningService {
   /** Resolves once projections have caught up with the log: /healthz answers 200 from then on. */
   readonly ready: Promise<void>;
   readonly router: Router;
+  /**
+   * Resolves once projections reflect everything the log has committed so far. With the embedded
+   * log a commit is applied before its writers are answered; with EventStoreDB it arrives through
+   * the subscription, a moment after the acknowledgement.
+   */
+  whenProjected(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,7 +81,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     })();
     ready.catch((error: unknown) => logger.fatal({ err: error }, 'projections could not be built'));
 
-    return { ingestPort, httpPort, ready, router, close: stop };
+    const whenProjected = async (): Promise<void> => {
+      await ready;
+      await follower!.reached(await log.lastPosition());
+    };
+    return { ingestPort, httpPort, ready, router, whenProjected, close: stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

@@ -132,7 +132,7 @@ export class IngestServer {
     await this.router.whenIdle();
     for (const ws of [...this.sockets.keys()]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
     this.sockets.clear();
-    this.logger.info('ingest closed');
+    this.logger.info(this.router.stats(), 'ingest closed');
   }
 }
 

@@ -2,7 +2,7 @@
 // catch-up first, then live. Projections never advance from what ingest merely received.
 
 import type { Logger } from 'pino';
-import type { EventLog, Subscription } from '../store/event-log.js';
+import type { EventLog, LogPosition, Subscription } from '../store/event-log.js';
 import type { Projections } from './projections.js';
 
 const RESUBSCRIBE_DELAY_MS = 1000;
@@ -14,6 +14,7 @@ export class LogFollower {
   private caughtUpOnce = false;
   private readonly caughtUp: Promise<void>;
   private markCaughtUp!: () => void;
+  private waiters: Array<{ position: LogPosition; resolve: () => void }> = [];
 
   constructor(
     private readonly log: EventLog,
@@ -33,16 +34,35 @@ export class LogFollower {
     return this.caughtUpOnce;
   }
 
+  /** Resolves once the projections reflect everything up to `position`. */
+  reached(position: LogPosition): Promise<void> {
+    if (this.projections.position >= position) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ position, resolve }));
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     await this.subscription?.close();
   }
 
+  private wakeWaiters(): void {
+    const position = this.projections.position;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiting) {
+      if (position >= waiter.position) waiter.resolve();
+      else this.waiters.push(waiter);
+    }
+  }
+
   private subscribe(): void {
     if (this.stopped) return;
     this.subscription = this.log.subscribe(this.projections.position, {
-      onChunks: (chunks) => this.projections.apply(chunks),
+      onChunks: (chunks) => {
+        this.projections.apply(chunks);
+        if (this.waiters.length > 0) this.wakeWaiters();
+      },
       onCaughtUp: (position) => {
         this.logger.info({ position: position.toString() }, 'projections caught up with the log');
         this.caughtUpOnce = true;

@@ -10,7 +10,7 @@ let service: TestService;
 
 beforeEach(async () => {
   dir = makeTempDir();
-  service = await startTestService(dir.path);
+  service = await startTestService({ TELEMETRY_DATA_DIR: dir.path });
 });
 
 afterEach(async () => {

@@ -7,10 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IngestClient } from '../support/ingest-client.js';
 import { getJson } from '../support/in-process-service.js';
 import { spawnService, type SpawnedService } from '../support/spawned-service.js';
+import { storeVariants, type StoreFixture } from '../support/store-variants.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const dirs: Array<ReturnType<typeof makeTempDir>> = [];
 const services: SpawnedService[] = [];
+const fixtures: StoreFixture[] = [];
 
 function tempDir(): string {
   const dir = makeTempDir();
@@ -30,6 +32,7 @@ afterEach(async () => {
     await service.exited;
   }
   for (const dir of dirs.splice(0)) dir.remove();
+  for (const fixture of fixtures.splice(0)) await fixture.cleanup();
 });
 
 /** Streams frames of `perFrame` events for `robots` robots until stopped; records every acknowledged event. */
@@ -85,10 +88,11 @@ async function storedTimestamps(http: string, robot: string): Promise<number[]> 
   return all;
 }
 
-describe('crash safety', () => {
+describe.each(storeVariants())('crash safety on the $name log', (variant) => {
   it('loses no acknowledged event on kill -9 during heavy ingest, and stores none twice', async () => {
-    const dataDir = tempDir();
-    const first = start({ TELEMETRY_DATA_DIR: dataDir });
+    const store = await variant.setup();
+    fixtures.push(store);
+    const first = start(store.env);
     const { ingestPort } = await first.listening;
     await first.ready;
     const robots = Array.from({ length: 50 }, (_, i) => `crash-${i}`);
@@ -107,7 +111,7 @@ describe('crash safety', () => {
     await first.exited;
     await Promise.all(streams.map((s) => s.stop()));
 
-    const second = start({ TELEMETRY_DATA_DIR: dataDir });
+    const second = start(store.env);
     const { httpPort } = await second.listening;
     await second.ready;
     const http = `http://127.0.0.1:${httpPort}`;
@@ -126,10 +130,11 @@ describe('crash safety', () => {
   });
 });
 
-describe('graceful shutdown', () => {
+describe.each(storeVariants())('graceful shutdown on the $name log', (variant) => {
   it('answers every frame already received, closes sockets with 1001 and exits 0 on SIGTERM', async () => {
-    const dataDir = tempDir();
-    const service = start({ TELEMETRY_DATA_DIR: dataDir });
+    const store = await variant.setup();
+    fixtures.push(store);
+    const service = start(store.env);
     const { ingestPort } = await service.listening;
     await service.ready;
     const client = await IngestClient.connect(ingestPort);
@@ -146,7 +151,7 @@ describe('graceful shutdown', () => {
     expect((await client.closed).code).toBe(1001);
     expect(await service.exited).toEqual({ code: 0, signal: null });
 
-    const again = start({ TELEMETRY_DATA_DIR: dataDir });
+    const again = start(store.env);
     const { httpPort } = await again.listening;
     await again.ready;
     const robots = (await getJson(`http://127.0.0.1:${httpPort}/api/robots`)).body as Array<{ event_count: number }>;

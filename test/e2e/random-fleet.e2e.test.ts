@@ -3,10 +3,10 @@
 // once, and odometers over random ranges must equal a naive recomputation — before and after a
 // restart, which rebuilds the projections from the log in worker threads.
 
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IngestClient } from '../support/ingest-client.js';
 import { getJson, startTestService, type TestService } from '../support/in-process-service.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { storeVariants, type StoreFixture } from '../support/store-variants.js';
 
 interface Stored {
   x: number;
@@ -34,16 +34,18 @@ function naiveOdometer(events: Stored[], start: number, end: number): number {
   return total;
 }
 
-let dir: ReturnType<typeof makeTempDir>;
+describe.each(storeVariants())('a random fleet on the $name log', (variant) => {
+let store: StoreFixture;
 let service: TestService | undefined;
 
-beforeEach(() => {
-  dir = makeTempDir();
+beforeEach(async () => {
+  store = await variant.setup();
 });
 
 afterEach(async () => {
   await service?.close();
-  dir.remove();
+  service = undefined;
+  await store.cleanup();
 });
 
 it('serves every acknowledged event exactly once and exact odometers, before and after a restart', async () => {
@@ -54,7 +56,7 @@ it('serves every acknowledged event exactly once and exact odometers, before and
   const position = new Map(robots.map((r) => [r, [random() * 100 - 50, random() * 100 - 50] as [number, number]]));
   const sentHistory = new Map<string, string[]>(robots.map((r) => [r, []]));
 
-  service = await startTestService(dir.path);
+  service = await startTestService(store.env);
   const clients = await Promise.all([0, 1, 2].map(() => IngestClient.connect(service!.ingestPort)));
   const acknowledged = new Map<string, Stored[]>(robots.map((r) => [r, []]));
   const duplicates: Array<[string, Stored]> = [];
@@ -124,6 +126,7 @@ it('serves every acknowledged event exactly once and exact odometers, before and
   for (const dropped of stale) expect(isStored(dropped)).toBe(false);
 
   const verify = async (svc: TestService) => {
+    await svc.whenProjected();
     const list = (await getJson(`${svc.http}/api/robots`)).body as Array<{ name: string; event_count: number; odometer: number }>;
     const withEvents = robots.filter((r) => acknowledged.get(r)!.length > 0).sort();
     expect(list.map((r) => r.name)).toEqual(withEvents);
@@ -143,6 +146,7 @@ it('serves every acknowledged event exactly once and exact odometers, before and
 
   await verify(service);
   await service.close();
-  service = await startTestService(dir.path);
+  service = await startTestService(store.env);
   await verify(service);
+});
 });

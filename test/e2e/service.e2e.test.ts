@@ -4,22 +4,29 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IngestClient } from '../support/ingest-client.js';
 import { getJson, startTestService, type TestService } from '../support/in-process-service.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { storeVariants, type StoreFixture } from '../support/store-variants.js';
 
-let dir: ReturnType<typeof makeTempDir>;
+describe.each(storeVariants())('the service on the $name log', (variant) => {
+let store: StoreFixture;
 let service: TestService;
 let client: IngestClient;
 
+/** Reads once the projections reflect every acknowledged event (immediately on SQLite). */
+async function read(url: string) {
+  await service.whenProjected();
+  return getJson(url);
+}
+
 beforeEach(async () => {
-  dir = makeTempDir();
-  service = await startTestService(dir.path);
+  store = await variant.setup();
+  service = await startTestService(store.env);
   client = await IngestClient.connect(service.ingestPort);
 });
 
 afterEach(async () => {
   await client.close();
   await service.close();
-  dir.remove();
+  await store.cleanup();
 });
 
 describe("the original project's cases", () => {
@@ -30,12 +37,12 @@ describe("the original project's cases", () => {
   });
 
   it('stores three events for Bender with odometer 2', async () => {
-    const robots = await getJson(`${service.http}/api/robots`);
+    const robots = await read(`${service.http}/api/robots`);
     expect(robots.status).toBe(200);
     expect(robots.body).toEqual([
       { name: 'Bender', odometer: 2, first_timestamp: 0, last_timestamp: 2, last_x: 0, last_y: 0, event_count: 3 },
     ]);
-    const events = await getJson(`${service.http}/api/robots/Bender/events`);
+    const events = await read(`${service.http}/api/robots/Bender/events`);
     expect(events.body).toEqual([
       { robot: 'Bender', x: 0, y: 0, timestamp: 0 },
       { robot: 'Bender', x: 1, y: 0, timestamp: 1 },
@@ -44,17 +51,17 @@ describe("the original project's cases", () => {
   });
 
   it('answers the odometer over [0, 1] as 1, and over everything as 2', async () => {
-    expect((await getJson(`${service.http}/api/robots/Bender/odometer?start_time=0&end_time=1`)).body).toEqual({
+    expect((await read(`${service.http}/api/robots/Bender/odometer?start_time=0&end_time=1`)).body).toEqual({
       robot: 'Bender',
       odometer: 1,
       start_time: 0,
       end_time: 1,
     });
-    expect((await getJson(`${service.http}/api/robots/Bender/odometer`)).body.odometer).toBe(2);
+    expect((await read(`${service.http}/api/robots/Bender/odometer`)).body.odometer).toBe(2);
   });
 
   it('filters events by start and end time, inclusive, and swaps reversed bounds', async () => {
-    const count = async (query: string) => (await getJson(`${service.http}/api/robots/Bender/events?${query}`)).body.length;
+    const count = async (query: string) => (await read(`${service.http}/api/robots/Bender/events?${query}`)).body.length;
     expect(await count('start_time=0&end_time=2')).toBe(3);
     expect(await count('start_time=1')).toBe(2);
     expect(await count('end_time=1')).toBe(2);
@@ -64,17 +71,17 @@ describe("the original project's cases", () => {
   });
 
   it('answers 404 for an unknown robot resource and odometer 0 for it', async () => {
-    const resource = await getJson(`${service.http}/api/robots/Flexo`);
+    const resource = await read(`${service.http}/api/robots/Flexo`);
     expect(resource.status).toBe(404);
     expect(resource.body).toMatchObject({ statusCode: 404, code: 'TELEMETRY_ROBOT_NOT_FOUND', error: 'Not Found' });
-    const odometer = await getJson(`${service.http}/api/robots/Flexo/odometer`);
+    const odometer = await read(`${service.http}/api/robots/Flexo/odometer`);
     expect(odometer.status).toBe(200);
     expect(odometer.body.odometer).toBe(0);
-    expect((await getJson(`${service.http}/api/robots/Flexo/events`)).body).toEqual([]);
+    expect((await read(`${service.http}/api/robots/Flexo/events`)).body).toEqual([]);
   });
 
   it('treats robot names case-sensitively', async () => {
-    expect((await getJson(`${service.http}/api/robots/bender`)).status).toBe(404);
+    expect((await read(`${service.http}/api/robots/bender`)).status).toBe(404);
   });
 });
 
@@ -89,7 +96,7 @@ describe('ingest protocol', () => {
       'ERR expected 4 comma-separated fields: x,y,timestamp,robot_name',
       'OK',
     ]);
-    expect((await getJson(`${service.http}/api/robots/R2`)).body.event_count).toBe(3);
+    expect((await read(`${service.http}/api/robots/R2`)).body.event_count).toBe(3);
   });
 
   it('recognises a resend of older events as DUP and a changed one as STALE', async () => {
@@ -98,7 +105,7 @@ describe('ingest protocol', () => {
     expect(await client.sendEvents(lines.slice(10, 20))).toEqual(lines.slice(10, 20).map(() => 'DUP'));
     expect(await client.send('7,7,1005,Walker')).toBe('STALE');
     expect(await client.send('0,0,999,Walker')).toBe('STALE');
-    expect((await getJson(`${service.http}/api/robots/Walker`)).body.event_count).toBe(50);
+    expect((await read(`${service.http}/api/robots/Walker`)).body.event_count).toBe(50);
   });
 
   it('replies to pipelined frames in the order they were sent', async () => {
@@ -131,14 +138,14 @@ describe('ingest protocol', () => {
       'ERR robot_name must be 1 to 150 characters',
       'ERR robot_name must not contain a comma',
     ]);
-    expect((await getJson(`${service.http}/api/robots`)).body).toEqual([]);
+    expect((await read(`${service.http}/api/robots`)).body).toEqual([]);
   });
 
   it('answers binary and oversized frames with ERR and keeps the connection', async () => {
     expect(await client.send(Buffer.from('1,1,1,Bin'), { binary: true })).toBe('ERR binary frames are not accepted; send text frames');
     expect(await client.send(`1,1,1,Big\n${'9'.repeat(1024 * 1024)}`)).toBe('ERR frame exceeds 1048576 bytes');
     expect(await client.send('1,1,1,Fine')).toBe('OK');
-    expect((await getJson(`${service.http}/api/robots`)).body.map((r: { name: string }) => r.name)).toEqual(['Fine']);
+    expect((await read(`${service.http}/api/robots`)).body.map((r: { name: string }) => r.name)).toEqual(['Fine']);
   });
 
   it('closes the connection on invalid UTF-8 without storing anything', async () => {
@@ -147,15 +154,15 @@ describe('ingest protocol', () => {
     const other = await IngestClient.connect(service.ingestPort);
     expect(await other.send('1,1,1,After')).toBe('OK');
     await other.close();
-    expect((await getJson(`${service.http}/api/robots`)).body.map((r: { name: string }) => r.name)).toEqual(['After']);
+    expect((await read(`${service.http}/api/robots`)).body.map((r: { name: string }) => r.name)).toEqual(['After']);
   });
 
   it('accepts names with spaces, commas excluded, and non-ASCII; REST paths are percent-decoded', async () => {
     expect(await client.send('1,2,3,Rob Oto')).toBe('OK');
     expect(await client.send('4,6,4,Robôt/7 ✓')).toBe('OK');
-    expect((await getJson(`${service.http}/api/robots/Rob%20Oto`)).body.name).toBe('Rob Oto');
+    expect((await read(`${service.http}/api/robots/Rob%20Oto`)).body.name).toBe('Rob Oto');
     const name = encodeURIComponent('Robôt/7 ✓');
-    expect((await getJson(`${service.http}/api/robots/${name}`)).body).toMatchObject({ name: 'Robôt/7 ✓', event_count: 1 });
+    expect((await read(`${service.http}/api/robots/${name}`)).body).toMatchObject({ name: 'Robôt/7 ✓', event_count: 1 });
   });
 });
 
@@ -167,7 +174,7 @@ describe('REST', () => {
     let url: string | null = `${service.http}/api/robots/Pager/events?start_time=15&limit=10`;
     let pages = 0;
     while (url !== null) {
-      const page = await getJson(url);
+      const page = await read(url);
       expect(page.status).toBe(200);
       seen.push(...page.body.map((e: { timestamp: number }) => e.timestamp));
       const link = page.headers.get('link');
@@ -187,22 +194,23 @@ describe('REST', () => {
     ['limit=0', 'limit'],
     ['limit=100001', 'limit'],
   ])('answers 400 JSON for %s', async (query, field) => {
-    const response = await getJson(`${service.http}/api/robots/Bender/events?${query}`);
+    const response = await read(`${service.http}/api/robots/Bender/events?${query}`);
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ statusCode: 400, code: 'TELEMETRY_INVALID_QUERY', error: 'Bad Request' });
     expect(response.body.message).toContain(field);
   });
 
   it('answers unknown routes and bad robot names with JSON errors', async () => {
-    const route = await getJson(`${service.http}/nope`);
+    const route = await read(`${service.http}/nope`);
     expect(route.status).toBe(404);
     expect(route.body).toMatchObject({ statusCode: 404, code: 'TELEMETRY_ROUTE_NOT_FOUND' });
-    const name = await getJson(`${service.http}/api/robots/%20lead`);
+    const name = await read(`${service.http}/api/robots/%20lead`);
     expect(name.status).toBe(400);
     expect(name.body.code).toBe('TELEMETRY_INVALID_ROBOT_NAME');
   });
 
   it('reports health', async () => {
-    expect(await getJson(`${service.http}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await read(`${service.http}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
   });
+});
 });

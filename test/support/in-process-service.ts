@@ -8,9 +8,9 @@ export interface TestService extends RunningService {
   readonly http: string;
 }
 
-export async function startTestService(dataDir: string, env: Record<string, string> = {}): Promise<TestService> {
+/** Starts the service with `env` (a store fixture's, plus overrides) on free ports, and waits until ready. */
+export async function startTestService(env: Record<string, string>): Promise<TestService> {
   const config = loadConfig({
-    TELEMETRY_DATA_DIR: dataDir,
     TELEMETRY_INGEST_PORT: '0',
     TELEMETRY_HTTP_PORT: '0',
     TELEMETRY_REBUILD_THREADS: '2',

@@ -1,10 +1,12 @@
 // The logs a service can run on, as test fixtures: each sets up an empty log and says how to point
-// a service at it. End-to-end suites run once per variant.
+// a service at it. End-to-end suites run once per variant, so the service on EventStoreDB (here, the
+// wire-level double) passes the same suite as on the embedded log.
 
+import { startEsdbDouble } from './esdb-double/index.js';
 import { makeTempDir } from './temp-dir.js';
 
 export interface StoreFixture {
-  /** Environment for a service using this log (TELEMETRY_DATA_DIR is always set, for the sqlite file or unused). */
+  /** Environment for a service on this log. */
   readonly env: Record<string, string>;
   cleanup(): Promise<void>;
 }
@@ -22,6 +24,25 @@ const sqlite: StoreVariant = {
   },
 };
 
+const eventStoreDouble: StoreVariant = {
+  name: 'eventstoredb (double)',
+  async setup() {
+    const dir = makeTempDir(); // the service still wants a data dir; nothing is written there
+    const double = await startEsdbDouble();
+    return {
+      env: {
+        TELEMETRY_DATA_DIR: dir.path,
+        TELEMETRY_STORE: 'eventstoredb',
+        EVENTSTORE_CONNECTION_STRING: double.connectionString,
+      },
+      cleanup: async () => {
+        await double.close();
+        dir.remove();
+      },
+    };
+  },
+};
+
 export function storeVariants(): StoreVariant[] {
-  return [sqlite];
+  return [sqlite, eventStoreDouble];
 }
