@@ -6,23 +6,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IngestClient } from '../support/ingest-client.js';
 import { getJson, startTestService, type TestService } from '../support/in-process-service.js';
+import { mulberry32 } from '../support/random.js';
 import { storeVariants, type StoreFixture } from '../support/store-variants.js';
 
 interface Stored {
   x: number;
   y: number;
   timestamp: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function naiveOdometer(events: Stored[], start: number, end: number): number {
