@@ -39,6 +39,11 @@ export class Projections {
     return this.sortedNames.map((name) => this.robots.get(name)!.summary());
   }
 
+  /** Every robot's projection, in no particular order. */
+  allRobots(): IterableIterator<RobotProjection> {
+    return this.robots.values();
+  }
+
   get robotCount(): number {
     return this.robots.size;
   }

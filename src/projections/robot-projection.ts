@@ -51,6 +51,21 @@ export class RobotProjection {
     return this.count;
   }
 
+  /** The valid timestamps, as a view (not a copy): read-only, and stale after the next apply. */
+  timestamps(): Float64Array {
+    return this.ts.subarray(0, this.count);
+  }
+
+  /** The valid cumulative distances, as a view (not a copy): read-only, and stale after the next apply. */
+  cumulative(): Float64Array {
+    return this.cum.subarray(0, this.count);
+  }
+
+  /** Coordinates of the last event applied (0, 0 before any). */
+  lastPosition(): [x: number, y: number] {
+    return [this.lastX, this.lastY];
+  }
+
   /**
    * Applies events starting at stream revision `firstRevision`. Events already applied are skipped,
    * so replaying an overlapping range is harmless; a gap means events were lost upstream and throws.

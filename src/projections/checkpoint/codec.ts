@@ -1,0 +1,255 @@
+// The projection checkpoint's binary format: every robot's typed arrays, the log position they
+// reflect, and what they were built by and from, so a restart can skip replaying the whole log.
+//
+// Layout, little-endian, every array 8-byte aligned so decoding makes Float64Array views over the
+// file instead of reading event by event:
+//
+//   magic "TLMCKPT1" | format version u32 | projection version u32
+//   log identity: u32 byte length + UTF-8, zero-padded to 8
+//   position:     u32 byte length + UTF-8 decimal, zero-padded to 8
+//   robot count u32 + 4 zero bytes
+//   per robot:    name (u32 byte length + UTF-8, zero-padded to 8), event count f64, lastX f64,
+//                 lastY f64, `count` f64 timestamps, `count` f64 cumulative distances
+//   SHA-256 of everything above (32 bytes)
+
+import { createHash } from 'node:crypto';
+import { endianness } from 'node:os';
+import { createError, type TelemetryError } from '../../domain/errors.js';
+import { Projections } from '../projections.js';
+import { RobotProjection } from '../robot-projection.js';
+
+export interface CheckpointMeta {
+  /** Bumped whenever what a projection computes changes, so old checkpoints are not trusted. */
+  readonly projectionVersion: number;
+  /** The log the projections were built from (EventLog identity). */
+  readonly logIdentity: string;
+}
+
+const MAGIC = Buffer.from('TLMCKPT1', 'latin1');
+const FORMAT_VERSION = 1;
+const DIGEST_BYTES = 32;
+const HEADER_BYTES = 16; // magic, format version, projection version
+/** Header, empty identity, position "0", robot count, digest. */
+const MIN_BYTES = HEADER_BYTES + 8 + 8 + 8 + DIGEST_BYTES;
+const ROBOT_FIXED_BYTES = 24; // event count, lastX, lastY
+const MAX_U32 = 0xffff_ffff;
+// Float64Array views use the host's byte order; on a big-endian host the arrays are byte-swapped
+// in a private copy instead, so the file stays little-endian everywhere.
+const LITTLE_ENDIAN = endianness() === 'LE';
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
+
+/** Serialises every robot (sorted by name, so equal projections give equal bytes) and the position. */
+export function encodeCheckpoint(projections: Projections, meta: CheckpointMeta): Buffer {
+  const { projectionVersion } = meta;
+  if (!Number.isInteger(projectionVersion) || projectionVersion < 0 || projectionVersion > MAX_U32) {
+    throw new RangeError(`projectionVersion must be an integer 0-${MAX_U32}, got ${projectionVersion}`);
+  }
+  if (projections.position < 0n) throw new RangeError(`position must not be negative, got ${projections.position}`);
+
+  const robots = [...projections.allRobots()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const identity = Buffer.from(meta.logIdentity, 'utf8');
+  const position = Buffer.from(projections.position.toString(), 'latin1');
+  const names = robots.map((robot) => Buffer.from(robot.name, 'utf8'));
+  let size = HEADER_BYTES + stringBytes(identity.length) + stringBytes(position.length) + 8;
+  for (let i = 0; i < robots.length; i++) {
+    size += stringBytes(names[i]!.length) + ROBOT_FIXED_BYTES + 16 * robots[i]!.eventCount;
+  }
+  const bodyEnd = size;
+
+  // A fresh ArrayBuffer: zero-filled (so padding is zero) and at offset 0 (so arrays are aligned).
+  const bytes = Buffer.from(new ArrayBuffer(bodyEnd + DIGEST_BYTES));
+  const view = new DataView(bytes.buffer);
+  MAGIC.copy(bytes, 0);
+  view.setUint32(8, FORMAT_VERSION, true);
+  view.setUint32(12, projectionVersion, true);
+  let offset = writeString(bytes, view, HEADER_BYTES, identity);
+  offset = writeString(bytes, view, offset, position);
+  view.setUint32(offset, robots.length, true);
+  offset += 8;
+  for (let i = 0; i < robots.length; i++) {
+    const robot = robots[i]!;
+    const [x, y] = robot.lastPosition();
+    offset = writeString(bytes, view, offset, names[i]!);
+    view.setFloat64(offset, robot.eventCount, true);
+    view.setFloat64(offset + 8, x, true);
+    view.setFloat64(offset + 16, y, true);
+    offset = writeArray(bytes, offset + ROBOT_FIXED_BYTES, robot.timestamps());
+    offset = writeArray(bytes, offset, robot.cumulative());
+  }
+  createHash('sha256').update(bytes.subarray(0, bodyEnd)).digest().copy(bytes, bodyEnd);
+  return bytes;
+}
+
+/**
+ * Rebuilds the projections from checkpoint bytes, or throws TELEMETRY_CHECKPOINT_INVALID saying why
+ * they cannot be used. When `bytes` is 8-byte aligned (and the host little-endian) the robots' arrays
+ * are views of its memory, so the caller must not modify `bytes` afterwards; otherwise the bytes are
+ * copied once. A robot's arrays are replaced by its own on its first apply, as they are exactly full.
+ */
+export function decodeCheckpoint(bytes: Buffer, expect: CheckpointMeta): Projections {
+  const length = bytes.length;
+  if (length < MAGIC.length) throw invalid(`too short: ${length} bytes, a checkpoint has at least ${MIN_BYTES}`);
+  if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
+    throw invalid(`bad magic: expected "TLMCKPT1", found 0x${bytes.subarray(0, MAGIC.length).toString('hex')}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, length);
+  if (length >= 12 && view.getUint32(8, true) !== FORMAT_VERSION) {
+    throw invalid(`unknown format version ${view.getUint32(8, true)} (this build reads ${FORMAT_VERSION})`);
+  }
+  if (length < MIN_BYTES) throw invalid(`too short: ${length} bytes, a checkpoint has at least ${MIN_BYTES}`);
+
+  const bodyEnd = length - DIGEST_BYTES;
+  const digest = createHash('sha256').update(bytes.subarray(0, bodyEnd)).digest();
+  const layout = readLayout(view, bodyEnd);
+  if (!digest.equals(bytes.subarray(bodyEnd))) {
+    // The lengths inside say whether bytes are missing; if none are, the contents are corrupt.
+    if ('needed' in layout) {
+      throw invalid(`truncated: ${length} bytes, but its lengths call for at least ${layout.needed + DIGEST_BYTES}`);
+    }
+    throw invalid('checksum mismatch: the contents are corrupt');
+  }
+  if ('needed' in layout) throw malformed(`contents run past the end of the body at byte ${bodyEnd}`);
+  if ('problem' in layout) throw malformed(layout.problem);
+  if (layout.end !== bodyEnd) throw malformed(`${bodyEnd - layout.end} unexpected bytes after the last robot`);
+
+  const projectionVersion = view.getUint32(12, true);
+  if (projectionVersion !== expect.projectionVersion) {
+    throw invalid(
+      `projection version differs: checkpoint has ${projectionVersion}, this build expects ${expect.projectionVersion}`,
+    );
+  }
+  const identity = readString(bytes, view, HEADER_BYTES, 'log identity');
+  if (identity !== expect.logIdentity) {
+    throw invalid(
+      `log identity differs: checkpoint was taken from log ${JSON.stringify(identity)}, ` +
+        `this log is ${JSON.stringify(expect.logIdentity)}`,
+    );
+  }
+  const positionText = readString(bytes, view, layout.position, 'position');
+  if (!DECIMAL.test(positionText)) throw malformed(`position ${JSON.stringify(positionText)} is not a decimal integer`);
+  checkPadding(bytes, layout.robotCount + 4, 4, 'robot count');
+
+  const file = LITTLE_ENDIAN && bytes.byteOffset % 8 === 0 ? bytes : alignedCopy(bytes);
+  const projections = new Projections();
+  for (const robot of layout.robots) {
+    const name = readString(bytes, view, robot.name, 'robot name');
+    if (projections.get(name) !== undefined) throw malformed(`robot ${JSON.stringify(name)} appears twice`);
+    const ts = readArray(file, robot.arrays, robot.count);
+    const cum = readArray(file, robot.arrays + 8 * robot.count, robot.count);
+    const x = view.getFloat64(robot.arrays - 16, true);
+    const y = view.getFloat64(robot.arrays - 8, true);
+    projections.add(RobotProjection.adopt(name, ts, cum, x, y));
+  }
+  projections.position = BigInt(positionText);
+  return projections;
+}
+
+interface RobotLayout {
+  /** Offset of the name's length field. */
+  readonly name: number;
+  /** Offset of the timestamps, followed by the cumulative distances. */
+  readonly arrays: number;
+  readonly count: number;
+}
+
+interface Layout {
+  readonly position: number;
+  readonly robotCount: number;
+  readonly robots: RobotLayout[];
+  readonly end: number;
+}
+
+/**
+ * Walks the length fields up to `end` (one step per robot, never per event), returning where each
+ * part starts, or how many bytes the lengths call for when they run past `end`.
+ */
+function readLayout(view: DataView, end: number): Layout | { needed: number } | { problem: string } {
+  let offset = stringEnd(view, HEADER_BYTES, end);
+  if (offset > end) return { needed: offset };
+  const position = offset;
+  offset = stringEnd(view, offset, end);
+  if (offset + 8 > end) return { needed: offset + 8 };
+  const robotCount = offset;
+  const count = view.getUint32(offset, true);
+  offset += 8;
+  const robots: RobotLayout[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = offset;
+    offset = stringEnd(view, offset, end);
+    if (offset + ROBOT_FIXED_BYTES > end) return { needed: offset + ROBOT_FIXED_BYTES };
+    const events = view.getFloat64(offset, true);
+    if (!Number.isSafeInteger(events) || events < 0) return { problem: `robot #${i} has event count ${events}` };
+    offset += ROBOT_FIXED_BYTES;
+    robots.push({ name, arrays: offset, count: events });
+    offset += 16 * events;
+    if (offset > end) return { needed: offset };
+  }
+  return { position, robotCount, robots, end: offset };
+}
+
+/** End of the length-prefixed string at `offset`, padding included; past `end` when it does not fit. */
+function stringEnd(view: DataView, offset: number, end: number): number {
+  if (offset + 4 > end) return offset + 4;
+  return offset + stringBytes(view.getUint32(offset, true));
+}
+
+function stringBytes(length: number): number {
+  return pad8(4 + length);
+}
+
+function pad8(n: number): number {
+  return n + ((8 - (n % 8)) % 8);
+}
+
+function writeString(bytes: Buffer, view: DataView, offset: number, text: Buffer): number {
+  view.setUint32(offset, text.length, true);
+  text.copy(bytes, offset + 4);
+  return offset + stringBytes(text.length);
+}
+
+function writeArray(bytes: Buffer, offset: number, values: Float64Array): number {
+  new Float64Array(bytes.buffer, bytes.byteOffset + offset, values.length).set(values);
+  const next = offset + 8 * values.length;
+  if (!LITTLE_ENDIAN) bytes.subarray(offset, next).swap64();
+  return next;
+}
+
+/** The UTF-8 string at `offset`, whose bounds readLayout has checked; its padding must be zero. */
+function readString(bytes: Buffer, view: DataView, offset: number, what: string): string {
+  const length = view.getUint32(offset, true);
+  const start = offset + 4;
+  checkPadding(bytes, start + length, offset + stringBytes(length) - start - length, what);
+  try {
+    return UTF8.decode(bytes.subarray(start, start + length));
+  } catch {
+    throw malformed(`${what} at byte ${offset} is not valid UTF-8`);
+  }
+}
+
+function checkPadding(bytes: Buffer, offset: number, length: number, what: string): void {
+  for (let i = offset; i < offset + length; i++) {
+    if (bytes[i] !== 0) throw malformed(`non-zero padding after the ${what} at byte ${i}`);
+  }
+}
+
+/** The bytes, copied once into a fresh ArrayBuffer (offset 0, so every array in it is aligned). */
+function alignedCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.from(new ArrayBuffer(bytes.length));
+  bytes.copy(copy);
+  return copy;
+}
+
+/** A view of `count` f64 at `offset` of `file`, which is aligned and private to us when byte-swapping. */
+function readArray(file: Buffer, offset: number, count: number): Float64Array {
+  if (!LITTLE_ENDIAN) file.subarray(offset, offset + 8 * count).swap64();
+  return new Float64Array(file.buffer, file.byteOffset + offset, count);
+}
+
+function invalid(reason: string): TelemetryError {
+  return createError('CHECKPOINT_INVALID', reason);
+}
+
+function malformed(reason: string): TelemetryError {
+  return invalid(`malformed body: ${reason}`);
+}

@@ -1,0 +1,65 @@
+// The checkpoint file on a real file system: atomic replace, no temp files left behind (even when
+// the rename fails), null for a missing file, errors for an unreadable one.
+
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import {
+  CHECKPOINT_FILE,
+  loadCheckpointBytes,
+  removeCheckpoint,
+  saveCheckpoint,
+} from '../../src/projections/checkpoint/checkpoint-file.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+let dir: ReturnType<typeof makeTempDir>;
+
+beforeEach(() => {
+  dir = makeTempDir('telemetry-checkpoint-');
+});
+
+afterEach(() => {
+  dir.remove();
+});
+
+it('loads what was saved, byte for byte', async () => {
+  const bytes = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 31) & 0xff));
+  await saveCheckpoint(dir.path, bytes);
+  const loaded = await loadCheckpointBytes(dir.path);
+  expect(loaded?.equals(bytes)).toBe(true);
+});
+
+it('replaces the previous checkpoint and leaves no temp files', async () => {
+  await saveCheckpoint(dir.path, Buffer.from('first, and longer than the second'));
+  await saveCheckpoint(dir.path, Buffer.from('second'));
+  expect((await loadCheckpointBytes(dir.path))?.toString()).toBe('second');
+  expect(readdirSync(dir.path)).toEqual([CHECKPOINT_FILE]);
+});
+
+it('answers null when there is no checkpoint', async () => {
+  expect(await loadCheckpointBytes(dir.path)).toBeNull();
+});
+
+it('removes the checkpoint, and ignores one that is already gone', async () => {
+  await saveCheckpoint(dir.path, Buffer.from('x'));
+  await removeCheckpoint(dir.path);
+  expect(await loadCheckpointBytes(dir.path)).toBeNull();
+  await removeCheckpoint(dir.path);
+  expect(readdirSync(dir.path)).toEqual([]);
+});
+
+it('rejects a failed save and removes its temp file', async () => {
+  // A directory in the checkpoint's place: the rename over it fails.
+  mkdirSync(join(dir.path, CHECKPOINT_FILE));
+  await expect(saveCheckpoint(dir.path, Buffer.from('x'))).rejects.toMatchObject({ code: expect.any(String) });
+  expect(readdirSync(dir.path)).toEqual([CHECKPOINT_FILE]);
+});
+
+it('throws read errors other than a missing file', async () => {
+  mkdirSync(join(dir.path, CHECKPOINT_FILE));
+  await expect(loadCheckpointBytes(dir.path)).rejects.toMatchObject({ code: 'EISDIR' });
+});
+
+it('throws when the data dir does not exist', async () => {
+  await expect(saveCheckpoint(join(dir.path, 'missing'), Buffer.from('x'))).rejects.toMatchObject({ code: 'ENOENT' });
+});
