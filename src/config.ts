@@ -18,6 +18,9 @@ export interface Config {
   readonly store: 'sqlite' | 'eventstoredb';
   readonly eventstoreConnectionString: string | undefined;
   readonly storeDeadlineMs: number;
+  readonly rebuildProjections: boolean;
+  readonly checkpointEveryEvents: number;
+  readonly checkpointEverySeconds: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -85,6 +88,9 @@ const SETTINGS = [
   },
   { key: 'eventstoreConnectionString', env: 'EVENTSTORE_CONNECTION_STRING', fallback: undefined, parse: connectionString },
   { key: 'storeDeadlineMs', env: 'TELEMETRY_STORE_DEADLINE_MS', fallback: '5000', parse: integer(100, 600_000) },
+  { key: 'rebuildProjections', env: 'TELEMETRY_REBUILD_PROJECTIONS', fallback: '0', parse: flag },
+  { key: 'checkpointEveryEvents', env: 'TELEMETRY_CHECKPOINT_EVENTS', fallback: '1000000', parse: integer(1, 1_000_000_000) },
+  { key: 'checkpointEverySeconds', env: 'TELEMETRY_CHECKPOINT_SECONDS', fallback: '60', parse: integer(1, 86_400) },
 ] as const satisfies ReadonlyArray<Setting<keyof Config>>;
 
 /** `TELEMETRY_HTTP_PORT` → `--http-port`; `EVENTSTORE_CONNECTION_STRING` → `--eventstore-connection-string`. */

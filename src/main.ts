@@ -8,9 +8,7 @@ import { buildApp, type Health } from './api/app.js';
 import type { Config } from './config.js';
 import { IngestServer } from './ingest/ingest-server.js';
 import { loadUws } from './ingest/load-uws.js';
-import { LogFollower } from './projections/log-follower.js';
-import { Projections } from './projections/projections.js';
-import { rebuildProjections } from './projections/rebuild.js';
+import { ProjectionService } from './projections/projection-service.js';
 import type { EventLog } from './store/event-log.js';
 import { openLog, type LogSpec } from './store/log-spec.js';
 
@@ -36,15 +34,25 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const spec = logSpecOf(config);
   const log = openLog(spec);
   const router = new Router(log, ACTOR_SETTINGS, logger);
-  let projections = new Projections();
-  let follower: LogFollower | undefined;
+  const readSide = new ProjectionService(
+    log,
+    spec,
+    {
+      dataDir: config.dataDir,
+      rebuildThreads: config.rebuildThreads,
+      forceRebuild: config.rebuildProjections,
+      checkpointEveryEvents: config.checkpointEveryEvents,
+      checkpointEverySeconds: config.checkpointEverySeconds,
+    },
+    logger,
+  );
   let ingest: IngestServer | undefined;
   let app: FastifyInstance | undefined;
 
   const stop = async (): Promise<void> => {
     await ingest?.close();
     await app?.close();
-    await follower?.stop();
+    await readSide.stop();
     await log.close();
   };
 
@@ -61,9 +69,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     app = buildApp({
       logger,
       log,
-      projections: () => projections,
+      projections: () => readSide.current(),
+      admin: readSide,
       health: (): Health => {
-        if (!follower?.isCaughtUp) return { status: 'starting', reason: 'projections are catching up with the log' };
+        if (!readSide.isCaughtUp) return { status: 'starting', reason: 'projections are catching up with the log' };
         if (!log.available) return { status: 'degraded', reason: 'the event store cannot be reached' };
         return { status: 'ok' };
       },
@@ -74,16 +83,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger.info({ host: config.host, ingestPort, httpPort, store: spec.kind }, 'telemetry service listening');
 
     const ready = (async () => {
-      projections = await rebuildProjections({ log, spec, logger, threads: config.rebuildThreads });
-      follower = new LogFollower(log, projections, logger);
-      await follower.start();
+      await readSide.start();
+      const projections = readSide.current();
       logger.info({ robots: projections.robotCount, events: projections.eventCount }, 'telemetry service ready');
     })();
     ready.catch((error: unknown) => logger.fatal({ err: error }, 'projections could not be built'));
 
     const whenProjected = async (): Promise<void> => {
       await ready;
-      await follower!.reached(await log.lastPosition());
+      await readSide.whenProjected();
     };
     return { ingestPort, httpPort, ready, router, whenProjected, close: stop };
   } catch (error) {

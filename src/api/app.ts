@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { createError } from '../domain/errors.js';
 import { errorBody, installErrorHandlers } from './error-handler.js';
+import { registerAdminRoutes, type ProjectionAdmin } from './admin-routes.js';
 import { registerRobotRoutes, type RobotRouteDeps } from './robot-routes.js';
 
 /** `starting`: projections are catching up; `degraded`: the event store cannot be reached. */
@@ -12,6 +13,7 @@ export type Health = { readonly status: 'ok' } | { readonly status: 'starting' |
 export interface AppDeps extends RobotRouteDeps {
   readonly logger: Logger;
   readonly health: () => Health;
+  readonly admin: ProjectionAdmin;
 }
 
 // Robot names are up to 150 characters; percent-encoded UTF-8 takes up to 12 characters each.
@@ -36,11 +38,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Until projections have caught up, a read could miss committed events: say so instead. (While
   // the store is unreachable, projections still answer from memory; event bodies need the store.)
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/')) return;
+    if (!request.url.startsWith('/api/robots')) return;
     const health = deps.health();
     if (health.status === 'starting') return reply.code(503).send(errorBody(createError('NOT_READY', health.reason)));
   });
 
   registerRobotRoutes(app, deps);
+  registerAdminRoutes(app, deps.admin);
   return app;
 }

@@ -18,12 +18,14 @@ export const ERRORS = Object.freeze({
   INVALID_ROBOT_NAME: define('TELEMETRY_INVALID_ROBOT_NAME', 400, 'Invalid robot name: %s'),
   ROBOT_NOT_FOUND: define('TELEMETRY_ROBOT_NOT_FOUND', 404, 'Robot "%s" not found'),
   ROUTE_NOT_FOUND: define('TELEMETRY_ROUTE_NOT_FOUND', 404, 'Route %s not found'),
+  REBUILD_RUNNING: define('TELEMETRY_REBUILD_RUNNING', 409, 'A projection rebuild is already running: job %s'),
   NOT_READY: define('TELEMETRY_NOT_READY', 503, 'Service not ready: %s'),
   STORE_UNAVAILABLE: define('TELEMETRY_STORE_UNAVAILABLE', 503, 'Event store unavailable: %s'),
   REVISION_CONFLICT: define('TELEMETRY_REVISION_CONFLICT', 409, 'Stream %s: expected revision %s, actual %s'),
   INTERNAL: define('TELEMETRY_INTERNAL', 500, 'Internal server error'),
   CONFIG_INVALID: define('TELEMETRY_CONFIG_INVALID', 500, '%s'),
   UWS_FALLBACK: define('TELEMETRY_UWS_FALLBACK', 500, '%s'),
+  CHECKPOINT_INVALID: define('TELEMETRY_CHECKPOINT_INVALID', 500, 'Projection checkpoint unusable: %s'),
 });
 
 export type ErrorName = keyof typeof ERRORS;

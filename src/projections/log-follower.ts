@@ -20,6 +20,8 @@ export class LogFollower {
     private readonly log: EventLog,
     private readonly projections: Projections,
     private readonly logger: Logger,
+    /** Called after each batch of chunks is applied (the checkpointer counts events here). */
+    private readonly onApplied: () => void = () => undefined,
   ) {
     this.caughtUp = new Promise((resolve) => (this.markCaughtUp = resolve));
   }
@@ -62,6 +64,7 @@ export class LogFollower {
       onChunks: (chunks) => {
         this.projections.apply(chunks);
         if (this.waiters.length > 0) this.wakeWaiters();
+        this.onApplied();
       },
       onCaughtUp: (position) => {
         this.logger.info({ position: position.toString() }, 'projections caught up with the log');

@@ -1,4 +1,6 @@
 // Full rebuild of the read models from the log, on piscina worker threads partitioned by robot.
+// Robots are split into more partitions than threads so progress can be reported as partitions
+// finish, and a slow partition does not leave a core idle.
 
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
@@ -10,12 +12,23 @@ import type { ProjectedPartition } from './project-streams.js';
 import { Projections } from './projections.js';
 import { RobotProjection } from './robot-projection.js';
 
+const PARTITIONS_PER_THREAD = 8;
+const HEAD_LOOKUPS_AT_ONCE = 64;
+
+export interface RebuildProgress {
+  readonly eventsDone: number;
+  readonly eventsTotal: number;
+  readonly streamsDone: number;
+  readonly streamsTotal: number;
+}
+
 export interface RebuildOptions {
   readonly log: EventLog;
   readonly spec: LogSpec;
   readonly logger: Logger;
   /** Worker threads; defaults to one per core. */
   readonly threads?: number;
+  readonly onProgress?: (progress: RebuildProgress) => void;
 }
 
 /**
@@ -30,22 +43,27 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Proje
   const streams = await log.listStreams();
   const projections = new Projections();
   projections.position = position;
+  const eventsTotal = await countEvents(log, streams);
+  const progress = { eventsDone: 0, eventsTotal, streamsDone: 0, streamsTotal: streams.length };
+  options.onProgress?.({ ...progress });
   if (streams.length === 0) return projections;
 
   const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), streams.length));
-  const partitions: string[][] = Array.from({ length: threads }, () => []);
-  streams.forEach((stream, i) => partitions[i % threads]!.push(stream));
+  const partitionCount = Math.min(streams.length, threads * PARTITIONS_PER_THREAD);
+  const partitions: string[][] = Array.from({ length: partitionCount }, () => []);
+  streams.forEach((stream, i) => partitions[i % partitionCount]!.push(stream));
 
-  logger.info({ streams: streams.length, threads, position: position.toString() }, 'rebuilding projections');
+  logger.info({ streams: streams.length, events: eventsTotal, threads, position: position.toString() }, 'rebuilding projections');
   const entry = workerEntry('rebuild-projection');
   const pool = new Piscina({ filename: entry.filename, execArgv: entry.execArgv, minThreads: threads, maxThreads: threads });
   try {
-    let done = 0;
     const results = await Promise.all(
       partitions.map(async (part) => {
         const result = (await pool.run({ log: spec, streams: part })) as ProjectedPartition;
-        done += part.length;
-        logger.info({ streams: done, of: streams.length }, 'rebuild progress');
+        progress.streamsDone += part.length;
+        progress.eventsDone += result.ts.length;
+        options.onProgress?.({ ...progress });
+        logger.info({ ...progress }, 'rebuild progress');
         return result;
       }),
     );
@@ -55,10 +73,25 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Proje
   }
   const seconds = (performance.now() - started) / 1000;
   logger.info(
-    { robots: projections.robotCount, events: projections.eventCount, seconds: Number(seconds.toFixed(3)) },
+    {
+      robots: projections.robotCount,
+      events: projections.eventCount,
+      seconds: Number(seconds.toFixed(3)),
+      events_per_s: Math.round(projections.eventCount / Math.max(seconds, 1e-6)),
+    },
     'projections rebuilt',
   );
   return projections;
+}
+
+/** Events in the log now: the sum of the stream heads (a lower bound of what workers will see). */
+async function countEvents(log: EventLog, streams: readonly string[]): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < streams.length; i += HEAD_LOOKUPS_AT_ONCE) {
+    const heads = await Promise.all(streams.slice(i, i + HEAD_LOOKUPS_AT_ONCE).map((s) => log.head(s)));
+    for (const head of heads) if (head !== null) total += Number(head.revision) + 1;
+  }
+  return total;
 }
 
 function adoptPartition(projections: Projections, part: ProjectedPartition): void {

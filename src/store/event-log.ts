@@ -74,6 +74,12 @@ export interface EventLog {
   /** Names of every stream in the log. */
   listStreams(): Promise<string[]>;
 
+  /**
+   * A name for this particular log, stable across restarts: a projection checkpoint records it so
+   * that a checkpoint is never applied to a different log that happens to share a data dir.
+   */
+  identity(): Promise<string>;
+
   /** Position of the last committed event (LOG_START when empty). */
   lastPosition(): Promise<LogPosition>;
 

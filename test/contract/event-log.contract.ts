@@ -376,6 +376,13 @@ export function eventLogContract(name: string, factory: EventLogFactory): void {
         expectIncreasing(paged.map((c) => c.position));
       });
 
+      it('has a non-empty identity that appends do not change', async () => {
+        const before = await log.identity();
+        expect(before.length).toBeGreaterThan(0);
+        await log.append('robot-a', series(1, 2), 'no_stream');
+        expect(await log.identity()).toBe(before);
+      });
+
       it('reports the last position: LOG_START when empty, then the last append', async () => {
         expect(await log.lastPosition()).toBe(LOG_START);
         const a = await log.append('robot-a', series(1, 2), 'no_stream');

@@ -31,6 +31,19 @@ function app() {
     logger: pino({ level: 'silent' }),
     log,
     projections: () => projections,
+    admin: {
+      status: async () => ({
+        version: 1,
+        status: notReady === null ? 'ready' : 'starting',
+        position: projections.position,
+        logPosition: await log.lastPosition(),
+        robots: projections.robotCount,
+        events: projections.eventCount,
+        checkpoint: null,
+        job: null,
+      }),
+      requestRebuild: () => null,
+    },
     health: () =>
       notReady !== null
         ? { status: 'starting', reason: notReady }

@@ -255,3 +255,25 @@ describe('SqliteEventLog specifics', () => {
     expect(hasCode(error, 'STORE_UNAVAILABLE')).toBe(true);
   });
 });
+
+describe('SqliteEventLog identity', () => {
+  it('is the same for every connection to one data dir, across reopen, and differs between data dirs', async () => {
+    const first = tempDataDir();
+    const second = tempDataDir();
+    try {
+      const a = new SqliteEventLog({ dataDir: first, pollIntervalMs: 0 });
+      const b = new SqliteEventLog({ dataDir: first, pollIntervalMs: 0 });
+      const other = new SqliteEventLog({ dataDir: second, pollIntervalMs: 0 });
+      const identity = await a.identity();
+      expect(await b.identity()).toBe(identity);
+      expect(await other.identity()).not.toBe(identity);
+      await Promise.all([a.close(), b.close(), other.close()]);
+      const reopened = new SqliteEventLog({ dataDir: first, readonly: true, pollIntervalMs: 0 });
+      expect(await reopened.identity()).toBe(identity);
+      await reopened.close();
+    } finally {
+      rmSync(first, { recursive: true, force: true });
+      rmSync(second, { recursive: true, force: true });
+    }
+  });
+});

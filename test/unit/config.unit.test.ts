@@ -32,6 +32,9 @@ describe('loadConfig defaults', () => {
       store: 'sqlite',
       eventstoreConnectionString: undefined,
       storeDeadlineMs: 5000,
+      rebuildProjections: false,
+      checkpointEveryEvents: 1_000_000,
+      checkpointEverySeconds: 60,
     });
   });
 
@@ -68,6 +71,9 @@ describe('loadConfig from the environment', () => {
       TELEMETRY_STORE: 'eventstoredb',
       EVENTSTORE_CONNECTION_STRING: 'esdb://a:2113,b:2113,c:2113?tls=false',
       TELEMETRY_STORE_DEADLINE_MS: '2500',
+      TELEMETRY_REBUILD_PROJECTIONS: '1',
+      TELEMETRY_CHECKPOINT_EVENTS: '5000',
+      TELEMETRY_CHECKPOINT_SECONDS: '5',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -82,6 +88,9 @@ describe('loadConfig from the environment', () => {
       store: 'eventstoredb',
       eventstoreConnectionString: 'esdb://a:2113,b:2113,c:2113?tls=false',
       storeDeadlineMs: 2500,
+      rebuildProjections: true,
+      checkpointEveryEvents: 5000,
+      checkpointEverySeconds: 5,
     });
   });
 
@@ -119,6 +128,9 @@ describe('loadConfig from the environment', () => {
         'TELEMETRY_STORE',
         'EVENTSTORE_CONNECTION_STRING',
         'TELEMETRY_STORE_DEADLINE_MS',
+        'TELEMETRY_REBUILD_PROJECTIONS',
+        'TELEMETRY_CHECKPOINT_EVENTS',
+        'TELEMETRY_CHECKPOINT_SECONDS',
       ].sort(),
     );
   });
@@ -154,6 +166,9 @@ describe('loadConfig flags', () => {
       '--store=eventstoredb',
       '--eventstore-connection-string=esdb://127.0.0.1:2113?tls=false',
       '--store-deadline-ms=100',
+      '--rebuild-projections=1',
+      '--checkpoint-events=1',
+      '--checkpoint-seconds=1',
     ]);
     expect(config).toEqual({
       host: 'h',
@@ -168,6 +183,9 @@ describe('loadConfig flags', () => {
       store: 'eventstoredb',
       eventstoreConnectionString: 'esdb://127.0.0.1:2113?tls=false',
       storeDeadlineMs: 100,
+      rebuildProjections: true,
+      checkpointEveryEvents: 1,
+      checkpointEverySeconds: 1,
     });
   });
 

@@ -60,6 +60,7 @@ const BACKWARD_PAGE = 256;
 export class EsdbEventLog implements EventLog {
   private readonly client: EventStoreDBClient;
   private readonly names: StreamNames;
+  private readonly connectionString: string;
   private readonly deadline: number;
   private readonly probeIntervalMs: number;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -71,6 +72,7 @@ export class EsdbEventLog implements EventLog {
     this.deadline = options.deadlineMs;
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
     this.names = new StreamNames(options.streamPrefix);
+    this.connectionString = options.connectionString;
   }
 
   get available(): boolean {
@@ -198,6 +200,12 @@ export class EsdbEventLog implements EventLog {
       });
     });
     return [...names];
+  }
+
+  /** The cluster's hosts (sorted) and the stream prefix: what makes two connections the same log. */
+  async identity(): Promise<string> {
+    const hosts = /^esdb(?:\+discover)?:\/\/(?:[^@/]*@)?([^/?#]+)/.exec(this.connectionString)?.[1] ?? this.connectionString;
+    return `eventstoredb:${hosts.split(',').sort().join(',')}/${this.names.prefix}`;
   }
 
   /** Position of the last robot event: $all is read backwards past system and foreign events. */

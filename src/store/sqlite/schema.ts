@@ -5,6 +5,7 @@
 // one robot into one row is what makes durable group commits cheap: 1,000 robots × 20 events is
 // 1,000 rows, not 20,000. Rows are never updated or deleted; triggers enforce it.
 
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,8 @@ export function openLogDatabase(dataDir: string, options: OpenOptions = {}): Dat
       } else if (Number(row.value) !== FORMAT_VERSION) {
         throw new Error(`${file} has log format ${row.value}; this version reads format ${FORMAT_VERSION}`);
       }
+      // A random id minted with the log: checkpoints name the log they were taken from.
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run('log_id', randomUUID());
     }).immediate();
   } catch (error) {
     db.close();

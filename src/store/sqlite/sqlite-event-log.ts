@@ -201,6 +201,12 @@ export class SqliteEventLog implements EventLog {
     return this.sql.listStreams.all().map((row) => row.name);
   }
 
+  async identity(): Promise<string> {
+    const row = this.sql.logId.get();
+    if (row === undefined) throw new Error('the log has no id (opened read-only before it was ever opened for writing?)');
+    return `sqlite:${row.value}`;
+  }
+
   async lastPosition(): Promise<LogPosition> {
     return BigInt(this.lastPositionSync());
   }

@@ -39,6 +39,7 @@ export function prepareStatements(db: Database.Database) {
     allAfter: db.prepare<[number], ChunkRow>(
       'SELECT position, stream_id, first_rev, count, events FROM chunks WHERE position > ? ORDER BY position',
     ),
+    logId: db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'log_id'"),
     lastPosition: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM chunks'),
   };
 }
