@@ -92,7 +92,9 @@ describe.each(storeVariants())('crash safety on the $name log', (variant) => {
   it('loses no acknowledged event on kill -9 during heavy ingest, and stores none twice', async () => {
     const store = await variant.setup();
     fixtures.push(store);
-    const first = start(store.env);
+    // Checkpoints every 2,000 events: the kill lands between two of them, and the restart must
+    // replay the log's tail after the last one.
+    const first = start({ ...store.env, TELEMETRY_CHECKPOINT_EVENTS: '2000' });
     const { ingestPort } = await first.listening;
     await first.ready;
     const robots = Array.from({ length: 50 }, (_, i) => `crash-${i}`);
@@ -111,9 +113,11 @@ describe.each(storeVariants())('crash safety on the $name log', (variant) => {
     await first.exited;
     await Promise.all(streams.map((s) => s.stop()));
 
+    expect(first.lines.some((line) => line.msg === 'projection checkpoint saved')).toBe(true);
     const second = start(store.env);
     const { httpPort } = await second.listening;
     await second.ready;
+    expect(second.lines.some((line) => /^projection checkpoint loaded/.test(String(line.msg)))).toBe(true);
     const http = `http://127.0.0.1:${httpPort}`;
     let acknowledgedTotal = 0;
     for (const stream of streams) {
