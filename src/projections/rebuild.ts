@@ -12,7 +12,7 @@ import type { ProjectedPartition } from './project-streams.js';
 import { Projections } from './projections.js';
 import { RobotProjection } from './robot-projection.js';
 
-const PARTITIONS_PER_THREAD = 8;
+const PARTITIONS_PER_THREAD = 2;
 const HEAD_LOOKUPS_AT_ONCE = 64;
 
 export interface RebuildProgress {
@@ -54,7 +54,7 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Proje
   streams.forEach((stream, i) => partitions[i % partitionCount]!.push(stream));
 
   logger.info({ streams: streams.length, events: eventsTotal, threads, position: position.toString() }, 'rebuilding projections');
-  const entry = workerEntry('rebuild-projection');
+  const entry = workerEntry(spec.kind === 'sqlite' ? 'rebuild-sqlite' : 'rebuild-eventstoredb');
   const pool = new Piscina({ filename: entry.filename, execArgv: entry.execArgv, minThreads: threads, maxThreads: threads });
   try {
     const results = await Promise.all(

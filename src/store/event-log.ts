@@ -68,6 +68,12 @@ export interface EventLog {
   /** Chunks committed after `after`, in log order, at most about `maxEvents` events. */
   readAll(after: LogPosition, maxEvents: number): Promise<RecordedChunk[]>;
 
+  /**
+   * Optional fast path for full rebuilds: calls `visit` with every stored event of `stream`, in
+   * revision order, without building chunks. Returns the number of events visited.
+   */
+  forEachEvent?(stream: string, visit: (x: number, y: number, timestamp: number) => void): Promise<number>;
+
   /** The stream's last event, or null when it has none. */
   head(stream: string): Promise<StreamHead | null>;
 

@@ -1,13 +1,14 @@
 // How to open a log, as plain data: what the service is configured with, and what a worker thread
-// receives to open its own connection.
+// receives to open its own connection. Each adapter's open.ts turns its spec into a log; a rebuild
+// worker imports only its own adapter's, so a thread does not load the other's client.
 
 import type { EventLog } from './event-log.js';
-import { EsdbEventLog } from './eventstoredb/esdb-event-log.js';
-import { SqliteEventLog } from './sqlite/sqlite-event-log.js';
+import { openEventStoreLog } from './eventstoredb/open.js';
+import { openSqliteLog } from './sqlite/open.js';
 
-export type LogSpec =
-  | { readonly kind: 'sqlite'; readonly dataDir: string }
-  | { readonly kind: 'eventstoredb'; readonly connectionString: string; readonly deadlineMs: number };
+export type SqliteSpec = { readonly kind: 'sqlite'; readonly dataDir: string };
+export type EventStoreSpec = { readonly kind: 'eventstoredb'; readonly connectionString: string; readonly deadlineMs: number };
+export type LogSpec = SqliteSpec | EventStoreSpec;
 
 export interface OpenLogOptions {
   /** Workers only read: they open the log read-only and never poll or probe. */
@@ -15,18 +16,5 @@ export interface OpenLogOptions {
 }
 
 export function openLog(spec: LogSpec, options: OpenLogOptions = {}): EventLog {
-  switch (spec.kind) {
-    case 'sqlite':
-      return new SqliteEventLog({
-        dataDir: spec.dataDir,
-        readonly: options.readonly ?? false,
-        pollIntervalMs: options.readonly ? 0 : 100,
-      });
-    case 'eventstoredb':
-      return new EsdbEventLog({
-        connectionString: spec.connectionString,
-        deadlineMs: spec.deadlineMs,
-        probeIntervalMs: options.readonly ? 0 : 1000,
-      });
-  }
+  return spec.kind === 'sqlite' ? openSqliteLog(spec, options) : openEventStoreLog(spec, options);
 }

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IngestClient } from '../support/ingest-client.js';
 import { getJson, startTestService, type TestService } from '../support/in-process-service.js';
-import { mulberry32 } from '../support/random.js';
+import { mulberry32 } from '../../bench/lib/random.js';
 import { storeVariants, type StoreFixture } from '../support/store-variants.js';
 
 interface Stored {

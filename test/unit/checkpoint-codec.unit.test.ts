@@ -7,7 +7,7 @@ import { hasCode } from '../../src/domain/errors.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/projections/checkpoint/codec.js';
 import { Projections } from '../../src/projections/projections.js';
 import { RobotProjection } from '../../src/projections/robot-projection.js';
-import { mulberry32, randomInt } from '../support/random.js';
+import { mulberry32, randomInt } from '../../bench/lib/random.js';
 
 const META = { projectionVersion: 3, logIdentity: 'log-8f2c' };
 const DIGEST_BYTES = 32;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, findTimestamp, Verdict } from '../../src/actors/decide.js';
 import type { StreamHead } from '../../src/store/event-log.js';
-import { mulberry32, randomInt } from '../support/random.js';
+import { mulberry32, randomInt } from '../../bench/lib/random.js';
 
 type Event = readonly [x: number, y: number, t: number];
 

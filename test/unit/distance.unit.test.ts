@@ -63,3 +63,22 @@ describe('pathLength', () => {
     expect(Math.abs(total - 1e201)).toBeLessThanOrEqual(1e201 * 1e-15);
   });
 });
+
+describe('distance at the edges of float64', () => {
+  it('matches Math.hypot for tiny, huge and ordinary steps', () => {
+    const cases: Array<[number, number]> = [
+      [1e-160, 1e-160],
+      [3e-170, 0],
+      [1e200, 1e200],
+      [-1.7e308, 0],
+      [0, 0],
+      [3, 4],
+      [0.1, 0.2],
+    ];
+    for (const [dx, dy] of cases) {
+      const exact = Math.hypot(dx, dy);
+      const got = distance(0, 0, dx, dy);
+      expect(Math.abs(got - exact)).toBeLessThanOrEqual(Number.EPSILON * exact);
+    }
+  });
+});

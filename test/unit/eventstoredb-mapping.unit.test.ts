@@ -5,7 +5,7 @@ import { locationEventId } from '../../src/store/eventstoredb/event-id.js';
 import { fromLogPosition, toLogPosition } from '../../src/store/eventstoredb/positions.js';
 import { DEFAULT_STREAM_PREFIX, StreamNames } from '../../src/store/eventstoredb/stream-names.js';
 import { robotNameError } from '../../src/domain/wire-format.js';
-import { mulberry32 } from '../support/random.js';
+import { mulberry32 } from '../../bench/lib/random.js';
 
 describe('StreamNames', () => {
   const names = new StreamNames();

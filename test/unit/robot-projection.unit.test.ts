@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { distance, pathLength } from '../../src/domain/distance.js';
 import { RobotProjection } from '../../src/projections/robot-projection.js';
-import { mulberry32, randomInt } from '../support/random.js';
+import { mulberry32, randomInt } from '../../bench/lib/random.js';
 
 type Event = readonly [x: number, y: number, t: number];
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_ROBOT_NAME_LENGTH, MAX_TIMESTAMP } from '../../src/domain/location.js';
 import { forEachLine, newParsedEvent, parseEventLine, REASON, robotNameError } from '../../src/domain/wire-format.js';
-import { mulberry32, randomInt } from '../support/random.js';
+import { mulberry32, randomInt } from '../../bench/lib/random.js';
 
 function parse(line: string): { reason: string | null; x: number; y: number; timestamp: number; robot: string } {
   const out = newParsedEvent();

@@ -24,6 +24,9 @@ import { openLogDatabase } from './schema.js';
 import { prepareStatements, type ChunkRow, type Statements } from './statements.js';
 import { SubscriptionHub } from './subscriptions.js';
 
+/** Revisions per rebuild-scan window: bounds the blob one read materialises (24 B per event). */
+const SCAN_WINDOW = 65_536;
+
 export interface SqliteEventLogOptions {
   readonly dataDir: string;
   readonly readonly?: boolean;
@@ -171,6 +174,23 @@ export class SqliteEventLog implements EventLog {
     }
     if (total === 0) return null;
     return { position: BigInt(position), stream, firstRevision: BigInt(from), events: concat(parts, total) };
+  }
+
+  async forEachEvent(stream: string, visit: (x: number, y: number, timestamp: number) => void): Promise<number> {
+    const id = this.idOf(stream);
+    if (id === undefined) return 0;
+    const head = this.sql.headRevision.get(id)?.rev ?? -1;
+    let count = 0;
+    // Doubles are read in place from each window's buffer: no per-row typed array, no chunk objects.
+    for (let lo = 0; lo <= head; lo += SCAN_WINDOW) {
+      const blob = this.sql.windowBlob.get(id, lo, lo + SCAN_WINDOW);
+      if (blob === null || blob === undefined) continue;
+      for (let at = 0; at < blob.length; at += 24) {
+        visit(blob.readDoubleLE(at), blob.readDoubleLE(at + 8), blob.readDoubleLE(at + 16));
+      }
+      count += blob.length / 24;
+    }
+    return count;
   }
 
   async readAll(after: LogPosition, maxEvents: number): Promise<RecordedChunk[]> {

@@ -1,5 +1,4 @@
-// A tiny seeded PRNG for property-style unit tests: the same seed gives the same cases on every run,
-// so a failure can be reproduced by its seed.
+// A tiny seeded PRNG, so benchmark data is the same on every run.
 
 /** mulberry32: returns a function yielding floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
