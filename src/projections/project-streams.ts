@@ -42,23 +42,26 @@ export async function projectStreams(log: EventLog, streams: readonly string[]):
     let y0 = 0;
     let sum = 0;
     // Events past the head read above (appended since) are left to the log follower.
-    const add = (x: number, y: number, t: number): void => {
-      if (k >= length) return;
-      if (k > 0) sum += distance(x0, y0, x, y);
-      ts[start + k] = t;
-      cum[start + k] = sum;
-      x0 = x;
-      y0 = y;
-      k++;
+    const add = (events: Float64Array): void => {
+      const n = Math.min(events.length, (length - k) * EVENT_STRIDE);
+      for (let i = 0; i < n; i += EVENT_STRIDE) {
+        const x = events[i]!;
+        const y = events[i + 1]!;
+        if (k > 0) sum += distance(x0, y0, x, y);
+        ts[start + k] = events[i + 2]!;
+        cum[start + k] = sum;
+        x0 = x;
+        y0 = y;
+        k++;
+      }
     };
-    if (log.forEachEvent !== undefined) {
-      await log.forEachEvent(names[r]!, add);
+    if (log.scanStream !== undefined) {
+      await log.scanStream(names[r]!, add);
     } else {
       while (k < length) {
         const chunk = await log.readStream(names[r]!, BigInt(k), Math.min(PAGE, length - k));
         if (chunk === null) break;
-        const events = chunk.events;
-        for (let i = 0; i < events.length; i += EVENT_STRIDE) add(events[i]!, events[i + 1]!, events[i + 2]!);
+        add(chunk.events);
       }
     }
     if (k !== length) throw new Error(`stream ${names[r]} ended at ${k} events; its head said ${length}`);

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import { workerEntry } from '../runtime/worker-entry.js';
-import type { EventLog } from '../store/event-log.js';
+import { LOG_START, type EventLog } from '../store/event-log.js';
 import type { LogSpec } from '../store/log-spec.js';
 import type { ProjectedPartition } from './project-streams.js';
 import { Projections } from './projections.js';
@@ -37,8 +37,25 @@ export interface RebuildOptions {
  * skip events they already hold when a follower replays from that position.
  */
 export async function rebuildProjections(options: RebuildOptions): Promise<Projections> {
-  const { log, spec, logger } = options;
+  const { log, spec } = options;
   const started = performance.now();
+  if ((await log.lastPosition()) === LOG_START) {
+    options.onProgress?.({ eventsDone: 0, eventsTotal: 0, streamsDone: 0, streamsTotal: 0 });
+    return new Projections(); // an empty log: no threads to start
+  }
+  const threads = Math.max(1, options.threads ?? availableParallelism());
+  // Threads start now, loading their modules while this thread lists and counts the streams.
+  const entry = workerEntry(spec.kind === 'sqlite' ? 'rebuild-sqlite' : 'rebuild-eventstoredb');
+  const pool = new Piscina({ filename: entry.filename, execArgv: entry.execArgv, minThreads: threads, maxThreads: threads });
+  try {
+    return await rebuildWith(pool, threads, options, started);
+  } finally {
+    await pool.destroy();
+  }
+}
+
+async function rebuildWith(pool: Piscina, threads: number, options: RebuildOptions, started: number): Promise<Projections> {
+  const { log, spec, logger } = options;
   const position = await log.lastPosition();
   const streams = await log.listStreams();
   const projections = new Projections();
@@ -48,29 +65,22 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Proje
   options.onProgress?.({ ...progress });
   if (streams.length === 0) return projections;
 
-  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), streams.length));
   const partitionCount = Math.min(streams.length, threads * PARTITIONS_PER_THREAD);
   const partitions: string[][] = Array.from({ length: partitionCount }, () => []);
   streams.forEach((stream, i) => partitions[i % partitionCount]!.push(stream));
 
   logger.info({ streams: streams.length, events: eventsTotal, threads, position: position.toString() }, 'rebuilding projections');
-  const entry = workerEntry(spec.kind === 'sqlite' ? 'rebuild-sqlite' : 'rebuild-eventstoredb');
-  const pool = new Piscina({ filename: entry.filename, execArgv: entry.execArgv, minThreads: threads, maxThreads: threads });
-  try {
-    const results = await Promise.all(
-      partitions.map(async (part) => {
-        const result = (await pool.run({ log: spec, streams: part })) as ProjectedPartition;
-        progress.streamsDone += part.length;
-        progress.eventsDone += result.ts.length;
-        options.onProgress?.({ ...progress });
-        logger.info({ ...progress }, 'rebuild progress');
-        return result;
-      }),
-    );
-    for (const part of results) adoptPartition(projections, part);
-  } finally {
-    await pool.destroy();
-  }
+  const results = await Promise.all(
+    partitions.map(async (part) => {
+      const result = (await pool.run({ log: spec, streams: part })) as ProjectedPartition;
+      progress.streamsDone += part.length;
+      progress.eventsDone += result.ts.length;
+      options.onProgress?.({ ...progress });
+      logger.info({ ...progress }, 'rebuild progress');
+      return result;
+    }),
+  );
+  for (const part of results) adoptPartition(projections, part);
   const seconds = (performance.now() - started) / 1000;
   logger.info(
     {

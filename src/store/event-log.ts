@@ -70,9 +70,10 @@ export interface EventLog {
 
   /**
    * Optional fast path for full rebuilds: calls `visit` with every stored event of `stream`, in
-   * revision order, without building chunks. Returns the number of events visited.
+   * revision order, as packed blocks of any size (valid only during the call). Returns the number
+   * of events visited.
    */
-  forEachEvent?(stream: string, visit: (x: number, y: number, timestamp: number) => void): Promise<number>;
+  scanStream?(stream: string, visit: (events: Float64Array) => void): Promise<number>;
 
   /** The stream's last event, or null when it has none. */
   head(stream: string): Promise<StreamHead | null>;

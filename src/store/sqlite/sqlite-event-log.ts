@@ -176,19 +176,18 @@ export class SqliteEventLog implements EventLog {
     return { position: BigInt(position), stream, firstRevision: BigInt(from), events: concat(parts, total) };
   }
 
-  async forEachEvent(stream: string, visit: (x: number, y: number, timestamp: number) => void): Promise<number> {
+  async scanStream(stream: string, visit: (events: Float64Array) => void): Promise<number> {
     const id = this.idOf(stream);
     if (id === undefined) return 0;
     const head = this.sql.headRevision.get(id)?.rev ?? -1;
     let count = 0;
-    // Doubles are read in place from each window's buffer: no per-row typed array, no chunk objects.
+    // One aligned copy per window of up to SCAN_WINDOW events: no per-row typed array or chunk object.
     for (let lo = 0; lo <= head; lo += SCAN_WINDOW) {
       const blob = this.sql.windowBlob.get(id, lo, lo + SCAN_WINDOW);
       if (blob === null || blob === undefined) continue;
-      for (let at = 0; at < blob.length; at += 24) {
-        visit(blob.readDoubleLE(at), blob.readDoubleLE(at + 8), blob.readDoubleLE(at + 16));
-      }
-      count += blob.length / 24;
+      const events = fromBlob(blob);
+      visit(events);
+      count += events.length / EVENT_STRIDE;
     }
     return count;
   }
