@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { EventLog, LogPosition } from '../store/event-log.js';
 import type { LogSpec } from '../store/log-spec.js';
 import { decodeCheckpoint } from './checkpoint/codec.js';
-import { loadCheckpointBytes } from './checkpoint/checkpoint-file.js';
+import { loadCheckpointBytes, removeAbandonedTempFiles } from './checkpoint/checkpoint-file.js';
 import { Checkpointer, type CheckpointInfo } from './checkpointer.js';
 import { LogFollower } from './log-follower.js';
 import { Projections } from './projections.js';
@@ -148,6 +148,8 @@ export class ProjectionService {
   }
 
   private async loadCheckpoint(identity: string): Promise<Projections | null> {
+    const abandoned = await removeAbandonedTempFiles(this.settings.dataDir);
+    if (abandoned > 0) this.logger.info({ files: abandoned }, 'removed checkpoint temp files left by an interrupted save');
     let bytes: Buffer | null;
     try {
       bytes = await loadCheckpointBytes(this.settings.dataDir);

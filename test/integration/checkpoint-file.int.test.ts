@@ -1,12 +1,13 @@
 // The checkpoint file on a real file system: atomic replace, no temp files left behind (even when
 // the rename fails), null for a missing file, errors for an unreadable one.
 
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
   CHECKPOINT_FILE,
   loadCheckpointBytes,
+  removeAbandonedTempFiles,
   removeCheckpoint,
   saveCheckpoint,
 } from '../../src/projections/checkpoint/checkpoint-file.js';
@@ -62,4 +63,12 @@ it('throws read errors other than a missing file', async () => {
 
 it('throws when the data dir does not exist', async () => {
   await expect(saveCheckpoint(join(dir.path, 'missing'), Buffer.from('x'))).rejects.toMatchObject({ code: 'ENOENT' });
+});
+
+it('removes temp files of dead processes and keeps those of live ones and everything else', async () => {
+  const dead = `${CHECKPOINT_FILE}.999999999.abcdef.tmp`;
+  const live = `${CHECKPOINT_FILE}.${process.pid}.abcdef.tmp`;
+  for (const name of [dead, live, CHECKPOINT_FILE, 'events.sqlite']) writeFileSync(join(dir.path, name), 'x');
+  expect(await removeAbandonedTempFiles(dir.path)).toBe(1);
+  expect(readdirSync(dir.path).sort()).toEqual([CHECKPOINT_FILE, 'events.sqlite', live].sort());
 });

@@ -2,7 +2,7 @@
 // the previous checkpoint or the new one, never a mix of the two.
 
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, readFile, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const CHECKPOINT_FILE = 'projections.checkpoint';
@@ -39,6 +39,32 @@ export async function loadCheckpointBytes(dataDir: string): Promise<Buffer | nul
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return null;
     throw error;
+  }
+}
+
+/**
+ * Deletes temp files left by saves that a crash interrupted: those of processes no longer alive
+ * (another live process sharing the data dir may be mid-save). Returns how many were removed.
+ */
+export async function removeAbandonedTempFiles(dataDir: string): Promise<number> {
+  const pattern = new RegExp(`^${CHECKPOINT_FILE.replace('.', '\\.')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+  let removed = 0;
+  for (const name of await readdir(dataDir).catch(() => [] as string[])) {
+    const pid = pattern.exec(name)?.[1];
+    if (pid === undefined || isAlive(Number(pid))) continue;
+    await unlink(join(dataDir, name)).catch(() => undefined);
+    removed++;
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errorCode(error) === 'EPERM'; // exists, owned by someone else
   }
 }
 
