@@ -5,17 +5,17 @@
 // Run compiled, so worker threads start as plain JavaScript:
 //   npm run build && node dist/bench/projections.js [--robots 1000] [--events 1000] [--chunk 1]
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { rebuildProjections } from '../src/projections/rebuild.js';
 import { RobotProjection } from '../src/projections/robot-projection.js';
 import { SqliteEventLog } from '../src/store/sqlite/sqlite-event-log.js';
 import { seedLog } from './lib/seed-log.js';
+import { startServiceProcess } from './lib/service-process.js';
 
 export interface ProjectionBenchOptions {
   readonly robots: number;
@@ -33,7 +33,6 @@ export interface ProjectionBenchResult {
   readonly query: { odometer_ns_small: number; odometer_ns_large: number; ratio_large_to_small: number };
 }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const silent = pino({ level: 'silent' });
 
 export async function runProjectionBench(options: ProjectionBenchOptions): Promise<ProjectionBenchResult> {
@@ -97,31 +96,9 @@ export async function runProjectionBench(options: ProjectionBenchOptions): Promi
 
 /** Starts the compiled service on `dataDir`, waits for /healthz 200, stops it; returns ms to ready. */
 async function runService(dataDir: string): Promise<number> {
-  const started = performance.now();
-  const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli.js')], {
-    env: { ...process.env, TELEMETRY_DATA_DIR: dataDir, TELEMETRY_INGEST_PORT: '0', TELEMETRY_HTTP_PORT: '0', TELEMETRY_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  let buffered = '';
-  const httpPort = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (data: Buffer) => {
-      buffered += data.toString();
-      const match = /"httpPort":(\d+)/.exec(buffered);
-      if (match) resolve(Number(match[1]));
-    });
-    void exited.then((code) => reject(new Error(`service exited (${code}) before listening`)));
-  });
-  child.stdout!.resume();
-  for (;;) {
-    const response = await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => null);
-    if (response?.status === 200) break;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  const readyMs = performance.now() - started;
-  child.kill('SIGTERM');
-  if ((await exited) !== 0) throw new Error('service did not shut down cleanly');
-  return readyMs;
+  const service = await startServiceProcess({ TELEMETRY_DATA_DIR: dataDir });
+  await service.stop();
+  return service.readyMs;
 }
 
 /** Nanoseconds per odometer query on a robot with `large` events and on one with 10. */

@@ -24,6 +24,12 @@ import { openLogDatabase } from './schema.js';
 import { prepareStatements, type ChunkRow, type Statements } from './statements.js';
 import { SubscriptionHub } from './subscriptions.js';
 
+/**
+ * Most events in one row. A point read (an events page, a history lookup) decodes whole rows, so a
+ * large append is split: reading 100 events never copies more than this many.
+ */
+const MAX_ROW_EVENTS = 1024;
+
 /** Revisions per rebuild-scan window: bounds the blob one read materialises (24 B per event). */
 const SCAN_WINDOW = 65_536;
 
@@ -68,8 +74,7 @@ export class SqliteEventLog implements EventLog {
     this.commitBatch = this.db.transaction((batch: PendingAppend[], created: Array<[string, number]>) => {
       const chunks: RecordedChunk[] = [];
       for (const pending of batch) {
-        const chunk = this.appendInTransaction(pending, created);
-        if (chunk !== null) chunks.push(chunk);
+        this.appendInTransaction(pending, created, chunks);
       }
       return chunks;
     }).immediate;
@@ -121,13 +126,14 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
-  private appendInTransaction(pending: PendingAppend, created: Array<[string, number]>): RecordedChunk | null {
+  /** Checks the expected revision and inserts the events as rows of at most MAX_ROW_EVENTS. */
+  private appendInTransaction(pending: PendingAppend, created: Array<[string, number]>, chunks: RecordedChunk[]): void {
     const { stream, events, expected } = pending;
     let id = this.ids.get(stream) ?? this.sql.streamId.get(stream)?.id;
     const actual = id === undefined ? undefined : this.sql.headRevision.get(id)?.rev;
     if (!revisionMatches(expected, actual)) {
       pending.outcome = createError('REVISION_CONFLICT', stream, describe(expected), actual ?? 'no stream');
-      return null;
+      return;
     }
     if (id === undefined) {
       id = Number(this.sql.insertStream.run(stream).lastInsertRowid);
@@ -135,12 +141,17 @@ export class SqliteEventLog implements EventLog {
     }
     const firstRevision = actual === undefined ? 0 : actual + 1;
     const count = events.length / EVENT_STRIDE;
-    const position = Number(this.sql.insertChunk.run(id, firstRevision, count, toBlob(events)).lastInsertRowid);
+    let position = 0;
+    for (let offset = 0; offset < count; offset += MAX_ROW_EVENTS) {
+      const rowEvents = events.subarray(offset * EVENT_STRIDE, Math.min(count, offset + MAX_ROW_EVENTS) * EVENT_STRIDE);
+      const rowRevision = firstRevision + offset;
+      position = Number(this.sql.insertChunk.run(id, rowRevision, rowEvents.length / EVENT_STRIDE, toBlob(rowEvents)).lastInsertRowid);
+      chunks.push({ position: BigInt(position), stream, firstRevision: BigInt(rowRevision), events: rowEvents });
+    }
     pending.outcome = {
       nextExpectedRevision: BigInt(firstRevision + count - 1),
       position: BigInt(position),
     };
-    return { position: BigInt(position), stream, firstRevision: BigInt(firstRevision), events };
   }
 
   async readStream(stream: string, from: bigint, maxCount: number): Promise<RecordedChunk | null> {
@@ -154,21 +165,22 @@ export class SqliteEventLog implements EventLog {
     const parts: Float64Array[] = [];
     let total = 0;
     let position = 0;
-    const take = (row: ChunkRow): void => {
-      const start = Math.max(0, from - row.first_rev);
-      if (start >= row.count) return;
-      const n = Math.min(row.count - start, maxCount - total);
-      const events = fromBlob(row.events);
-      parts.push(start === 0 && n === row.count ? events : events.subarray(start * EVENT_STRIDE, (start + n) * EVENT_STRIDE));
-      total += n;
-      position = row.position;
-    };
-    const first = this.sql.chunkAt.get(id, from);
-    if (first !== undefined) take(first);
+    const first = this.sql.chunkAt.get({ stream: id, rev: from, take: maxCount });
+    if (first !== undefined && from - first.first_rev < first.count) {
+      // The row's blob was cut to the requested events by the query.
+      const events = fromBlob(first.events);
+      parts.push(events);
+      total += events.length / EVENT_STRIDE;
+      position = first.position;
+    }
     // Every chunk holds at least one event, so the rest needs at most that many rows.
     if (total < maxCount) {
       for (const row of this.sql.chunksAfter.all(id, first?.first_rev ?? -1, maxCount - total)) {
-        take(row);
+        const take = Math.min(row.count, maxCount - total);
+        const events = fromBlob(row.events);
+        parts.push(take === row.count ? events : events.subarray(0, take * EVENT_STRIDE));
+        total += take;
+        position = row.position;
         if (total === maxCount) break;
       }
     }

@@ -27,10 +27,12 @@ export function prepareStatements(db: Database.Database) {
     insertChunk: db.prepare<[number, number, number, Buffer]>(
       'INSERT INTO chunks (stream_id, first_rev, count, events) VALUES (?, ?, ?, ?)',
     ),
-    // The chunk holding revision ?2 (or the last one before it), then the chunks after a revision.
-    chunkAt: db.prepare<[number, number], ChunkRow>(
-      `SELECT position, stream_id, first_rev, count, events FROM chunks
-        WHERE stream_id = ? AND first_rev <= ? ORDER BY first_rev DESC LIMIT 1`,
+    // The chunk holding revision @rev (or the last one before it), with only the bytes of up to
+    // @take events from @rev on: a small page out of a large row copies just what it returns.
+    chunkAt: db.prepare<[{ stream: number; rev: number; take: number }], ChunkRow>(
+      `SELECT position, stream_id, first_rev, count,
+              substr(events, max(0, @rev - first_rev) * 24 + 1, @take * 24) AS events
+         FROM chunks WHERE stream_id = @stream AND first_rev <= @rev ORDER BY first_rev DESC LIMIT 1`,
     ),
     chunksAfter: db.prepare<[number, number, number], ChunkRow>(
       `SELECT position, stream_id, first_rev, count, events FROM chunks
