@@ -4,12 +4,13 @@
 
 import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CHECKPOINT_FILE } from '../../src/projections/checkpoint/checkpoint-file.js';
 import { IngestClient } from '../support/ingest-client.js';
-import { getJson, startTestService, type TestService } from '../support/in-process-service.js';
+import { getJson, type TestService } from '../support/in-process-service.js';
+import { serviceOnStore } from '../support/service-on-store.js';
 import { mulberry32 } from '../../bench/lib/random.js';
-import { storeVariants, type StoreFixture } from '../support/store-variants.js';
+import { storeVariants } from '../support/store-variants.js';
 
 interface Summary {
   name: string;
@@ -49,24 +50,9 @@ async function adminStatus(service: TestService) {
 }
 
 describe.each(storeVariants())('projections on the $name log', (variant) => {
-  let store: StoreFixture;
-  let service: TestService | undefined;
-
-  beforeEach(async () => {
-    store = await variant.setup();
-  });
-
-  afterEach(async () => {
-    await service?.close();
-    service = undefined;
-    await store.cleanup();
-  });
-
-  async function restart(env: Record<string, string> = {}): Promise<TestService> {
-    await service?.close();
-    service = await startTestService({ ...store.env, ...env });
-    return service;
-  }
+  const fixture = serviceOnStore(variant);
+  const restart = (env: Record<string, string> = {}) => fixture.restart(env);
+  const dataDir = () => fixture.store.env.TELEMETRY_DATA_DIR!;
 
   it('answers the same from a checkpoint, from a forced rebuild and from a rebuild after the checkpoint is lost', async () => {
     const first = await restart();
@@ -84,9 +70,8 @@ describe.each(storeVariants())('projections on the $name log', (variant) => {
     expect((await adminStatus(forced)).rebuild).toMatchObject({ reason: 'TELEMETRY_REBUILD_PROJECTIONS=1', state: 'completed' });
     expect(await snapshot(forced)).toEqual(expected);
 
-    await service!.close();
-    service = undefined;
-    writeFileSync(join(store.env.TELEMETRY_DATA_DIR!, CHECKPOINT_FILE), '');
+    await fixture.stop();
+    writeFileSync(join(dataDir(), CHECKPOINT_FILE), '');
     const rebuilt = await restart();
     expect((await adminStatus(rebuilt)).rebuild).toMatchObject({ reason: 'no usable checkpoint' });
     expect(await snapshot(rebuilt)).toEqual(expected);
@@ -95,12 +80,11 @@ describe.each(storeVariants())('projections on the $name log', (variant) => {
   it('loads an older checkpoint and replays the log after it', async () => {
     await feed(await restart(), 5, 100);
     await restart(); // the shutdown saved a checkpoint at 500 events; this start loads it
-    const file = join(store.env.TELEMETRY_DATA_DIR!, CHECKPOINT_FILE);
+    const file = join(dataDir(), CHECKPOINT_FILE);
     const older = readFileSync(file);
-    await feed(service!, 5, 200, 2, 100);
-    const expected = await snapshot(service!);
-    await service!.close();
-    service = undefined;
+    await feed(fixture.service, 5, 200, 2, 100);
+    const expected = await snapshot(fixture.service);
+    await fixture.stop();
     writeFileSync(file, older); // as if the process died before checkpointing the last 500 events
 
     const again = await restart();
@@ -113,18 +97,7 @@ describe.each(storeVariants())('projections on the $name log', (variant) => {
 });
 
 describe('damaged checkpoints', () => {
-  let store: StoreFixture;
-  let service: TestService | undefined;
-
-  beforeEach(async () => {
-    store = await storeVariants()[0]!.setup();
-  });
-
-  afterEach(async () => {
-    await service?.close();
-    service = undefined;
-    await store.cleanup();
-  });
+  const fixture = serviceOnStore(storeVariants()[0]!);
 
   it.each([
     ['truncated', (file: string) => truncateSync(file, Math.floor(statSync(file).size / 2))],
@@ -137,38 +110,25 @@ describe('damaged checkpoints', () => {
       },
     ],
   ])('detects a %s checkpoint, rebuilds, and serves the right numbers', async (_name, damage) => {
-    service = await startTestService(store.env);
-    await feed(service, 4, 250);
-    const expected = await snapshot(service);
-    await service.close();
-    const file = join(store.env.TELEMETRY_DATA_DIR!, CHECKPOINT_FILE);
-    damage(file);
-    service = await startTestService(store.env);
-    expect((await adminStatus(service)).rebuild).toMatchObject({ reason: 'no usable checkpoint', state: 'completed' });
-    expect(await snapshot(service)).toEqual(expected);
+    await feed(await fixture.restart(), 4, 250);
+    const expected = await snapshot(fixture.service);
+    await fixture.stop();
+    damage(join(fixture.store.env.TELEMETRY_DATA_DIR!, CHECKPOINT_FILE));
+    const rebuilt = await fixture.restart();
+    expect((await adminStatus(rebuilt)).rebuild).toMatchObject({ reason: 'no usable checkpoint', state: 'completed' });
+    expect(await snapshot(rebuilt)).toEqual(expected);
     // The rebuilt projections were checkpointed again, and that checkpoint is whole.
-    await service.close();
-    service = await startTestService(store.env);
-    expect((await adminStatus(service)).rebuild).toBeNull();
-    expect(await snapshot(service)).toEqual(expected);
+    const again = await fixture.restart();
+    expect((await adminStatus(again)).rebuild).toBeNull();
+    expect(await snapshot(again)).toEqual(expected);
   });
 });
 
 describe('on-demand rebuild', () => {
-  let store: StoreFixture;
-  let service: TestService;
-
-  beforeEach(async () => {
-    store = await storeVariants()[0]!.setup();
-    service = await startTestService(store.env);
-  });
-
-  afterEach(async () => {
-    await service.close();
-    await store.cleanup();
-  });
+  const fixture = serviceOnStore(storeVariants()[0]!);
 
   it('reports progress to completion while reads keep seeing the whole projection', async () => {
+    const service = await fixture.restart();
     await feed(service, 50, 2000);
     const total = 100_000;
     const expected = await snapshot(service);
