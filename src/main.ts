@@ -3,10 +3,11 @@
 
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_ACTOR_SETTINGS } from './actors/actor-settings.js';
 import { Router } from './actors/router.js';
 import { buildApp, type Health } from './api/app.js';
 import type { Config } from './config.js';
-import { IngestServer } from './ingest/ingest-server.js';
+import { IngestServer, MAX_BACKPRESSURE_BYTES } from './ingest/ingest-server.js';
 import { loadUws } from './ingest/load-uws.js';
 import { ProjectionService } from './projections/projection-service.js';
 import type { EventLog } from './store/event-log.js';
@@ -27,13 +28,11 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-const ACTOR_SETTINGS = { maxBatch: 4096, maxConflictRetries: 16 } as const;
-
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const uws = loadUws(config.allowUwsFallback, logger);
   const spec = logSpecOf(config);
   const log = openLog(spec);
-  const router = new Router(log, ACTOR_SETTINGS, logger);
+  const router = new Router(log, DEFAULT_ACTOR_SETTINGS, logger);
   const readSide = new ProjectionService(
     log,
     spec,
@@ -62,7 +61,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       port: config.ingestPort,
       maxFrameBytes: config.maxFrameBytes,
       idleTimeoutSeconds: config.idleTimeoutSeconds,
-      maxBackpressureBytes: 16 * 1024 * 1024,
+      maxBackpressureBytes: MAX_BACKPRESSURE_BYTES,
     }, logger);
     const ingestPort = await ingest.listen();
 

@@ -1,11 +1,10 @@
-// The uWebSockets.js ingest endpoint: ws://HOST:PORT/upstream. Parses each text frame line by line,
-// answers malformed lines at once, hands valid events to the router, and replies once per frame.
+// The uWebSockets.js ingest endpoint: ws://HOST:PORT/upstream. Connections, back-pressure and
+// shutdown live here; what a frame means is FrameHandler's.
 
 import type { Logger } from 'pino';
 import type { Router } from '../actors/router.js';
-import { ERR_SHUTTING_DOWN, errorReply } from '../domain/outcome.js';
-import { forEachLine, newParsedEvent, parseEventLine } from '../domain/wire-format.js';
-import { ConnectionReplies, type FrameReply } from './frame-reply.js';
+import { FrameHandler } from './frame-handler.js';
+import { ConnectionReplies } from './frame-reply.js';
 import type { Uws } from './load-uws.js';
 
 export const INGEST_PATH = '/upstream';
@@ -22,21 +21,18 @@ export interface IngestSettings {
 // does not implement getUserData().
 type Socket = import('uWebSockets.js').WebSocket<unknown>;
 
-const ERR_BINARY = errorReply('binary frames are not accepted; send text frames');
-const ERR_UTF8 = errorReply('frame is not valid UTF-8');
-const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_GOING_AWAY = 1001;
 // uWebSockets.js drops a connection (no close frame) on a frame above maxPayloadLength. Admitting
 // frames up to this many times the limit lets an oversized frame be answered with a reason instead,
 // while keeping what one message can buffer bounded.
-const HARD_CAP_FACTOR = 4;
+export const HARD_CAP_FACTOR = 4;
+/** Replies buffered for a client that does not read them, before it is closed. */
+export const MAX_BACKPRESSURE_BYTES = 16 * 1024 * 1024;
 
 export class IngestServer {
   private listenSocket: import('uWebSockets.js').us_listen_socket | undefined;
   private readonly sockets = new Map<Socket, ConnectionReplies>();
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
-  private readonly scratch = newParsedEvent();
-  private draining = false;
-  private readonly errTooLarge: string;
+  private readonly frames: FrameHandler;
   private boundPort = 0;
 
   constructor(
@@ -45,7 +41,7 @@ export class IngestServer {
     private readonly settings: IngestSettings,
     private readonly logger: Logger,
   ) {
-    this.errTooLarge = errorReply(`frame exceeds ${settings.maxFrameBytes} bytes`);
+    this.frames = new FrameHandler(router, settings.maxFrameBytes);
   }
 
   get port(): number {
@@ -71,7 +67,7 @@ export class IngestServer {
       open: (ws) => {
         this.sockets.set(ws, new ConnectionReplies({ send: (reply) => ws.cork(() => ws.send(reply, false)) }));
       },
-      message: (ws, message, isBinary) => this.onFrame(this.sockets.get(ws)!, message, isBinary),
+      message: (ws, message, isBinary) => this.frames.handle(this.sockets.get(ws)!, message, isBinary),
       close: (ws) => {
         this.sockets.get(ws)?.close();
         this.sockets.delete(ws);
@@ -93,38 +89,9 @@ export class IngestServer {
     });
   }
 
-  private onFrame(replies: ConnectionReplies, message: ArrayBuffer, isBinary: boolean): void {
-    const frame = replies.open();
-    if (isBinary) return rejectFrame(frame, ERR_BINARY);
-    if (message.byteLength > this.settings.maxFrameBytes) return rejectFrame(frame, this.errTooLarge);
-    let text: string;
-    try {
-      text = this.decoder.decode(message);
-    } catch {
-      return rejectFrame(frame, ERR_UTF8);
-    }
-    if (this.draining) {
-      forEachLine(text, (_line, slot) => (frame.statuses[slot] = ERR_SHUTTING_DOWN));
-      frame.seal();
-      return;
-    }
-    const scratch = this.scratch;
-    const router = this.router;
-    forEachLine(text, (line, slot) => {
-      const reason = parseEventLine(line, scratch);
-      if (reason !== null) {
-        frame.statuses[slot] = errorReply(reason);
-        return;
-      }
-      frame.expect();
-      router.route(scratch.robot, scratch.x, scratch.y, scratch.timestamp, frame, slot);
-    });
-    frame.seal();
-  }
-
   /** Stops accepting connections and frames; answers every frame already received; closes sockets (1001). */
   async close(): Promise<void> {
-    this.draining = true;
+    this.frames.draining = true;
     if (this.listenSocket !== undefined) {
       this.uws.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
@@ -134,9 +101,4 @@ export class IngestServer {
     this.sockets.clear();
     this.logger.info(this.router.stats(), 'ingest closed');
   }
-}
-
-function rejectFrame(frame: FrameReply, status: string): void {
-  frame.statuses[0] = status;
-  frame.seal();
 }

@@ -1,0 +1,50 @@
+// Turns one received WebSocket message into its reply: whole-frame refusals (binary, too large,
+// not UTF-8), then each line parsed, malformed lines answered at once and valid events routed to
+// their robots' actors. Independent of the WebSocket library, so the service (uWebSockets.js) and
+// the `ws` peer of the benchmark run exactly the same code.
+
+import type { Router } from '../actors/router.js';
+import { ERR_SHUTTING_DOWN, errorReply } from '../domain/outcome.js';
+import { forEachLine, newParsedEvent, parseEventLine } from '../domain/wire-format.js';
+import { FrameDecoder, FrameRejection } from './frame-decoder.js';
+import type { ConnectionReplies } from './frame-reply.js';
+
+export class FrameHandler {
+  private readonly decoder: FrameDecoder;
+  private readonly scratch = newParsedEvent();
+  /** Once set, frames are still answered, every line with `ERR shutting down`. */
+  draining = false;
+
+  constructor(
+    private readonly router: Router,
+    maxFrameBytes: number,
+  ) {
+    this.decoder = new FrameDecoder(maxFrameBytes);
+  }
+
+  handle(replies: ConnectionReplies, message: ArrayBuffer | Uint8Array, isBinary: boolean): void {
+    const frame = replies.open();
+    const text = this.decoder.decode(message, isBinary);
+    if (text instanceof FrameRejection) {
+      frame.statuses[0] = text.status;
+      frame.seal();
+      return;
+    }
+    if (this.draining) {
+      forEachLine(text, (_line, slot) => (frame.statuses[slot] = ERR_SHUTTING_DOWN));
+      frame.seal();
+      return;
+    }
+    const { scratch, router } = this;
+    forEachLine(text, (line, slot) => {
+      const reason = parseEventLine(line, scratch);
+      if (reason !== null) {
+        frame.statuses[slot] = errorReply(reason);
+        return;
+      }
+      frame.expect();
+      router.route(scratch.robot, scratch.x, scratch.y, scratch.timestamp, frame, slot);
+    });
+    frame.seal();
+  }
+}
