@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { EVENT_STRIDE } from '../src/domain/location.js';
 import { SqliteEventLog } from '../src/store/sqlite/sqlite-event-log.js';
-import { ROOT, startServiceProcess } from './lib/service-process.js';
+import { nodeArgs, startServiceProcess } from './lib/service-process.js';
 
 export interface ReadBenchOptions {
   readonly events: number;
@@ -28,6 +28,8 @@ export interface Measured {
 }
 
 export interface ReadBenchResult {
+  /** Events of the large robot. */
+  readonly large_robot_events: number;
   readonly odometer: Measured & { readonly large: Measured; readonly small: Measured };
   readonly events: Measured & { readonly large: Measured; readonly small: Measured };
   readonly ceiling: Measured;
@@ -76,7 +78,7 @@ function ranges(route: string, robot: string, span: number, width: number): stri
 
 export async function runReadBench(options: ReadBenchOptions): Promise<ReadBenchResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'telemetry-bench-reads-'));
-  const ceiling = spawn(process.execPath, [join(ROOT, 'dist/bench/lib/ceiling-server.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ceiling = spawn(process.execPath, nodeArgs('bench/lib/ceiling-server'), { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     options.log(`seeding a robot with ${options.events} events and one with 10…`);
     await seed(dataDir, options.events);
@@ -97,6 +99,7 @@ export async function runReadBench(options: ReadBenchOptions): Promise<ReadBench
       const eventsLarge = await run('events, 1M events', api, ranges('events', 'big', options.events, 9));
       const eventsSmall = await run('events, 10 events', api, ranges('events', 'small', 10, 9));
       return {
+        large_robot_events: options.events,
         odometer: { ...odometerLarge, large: odometerLarge, small: odometerSmall },
         events: { ...eventsLarge, large: eventsLarge, small: eventsSmall },
         ceiling: ceilingResult,

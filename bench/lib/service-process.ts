@@ -1,10 +1,19 @@
-// Starts the compiled service (dist/src/cli.js) as its own process for benchmarks, and stops it.
+// Starts the service as its own process for benchmarks, and stops it: the compiled service
+// (dist/src/cli.js) when this module runs compiled, as benchmarks should; the TypeScript sources
+// through tsx when it runs from sources (the tests that check the benchmarks run).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const fromSources = import.meta.url.endsWith('.ts');
+
+export const ROOT = fileURLToPath(new URL(fromSources ? '../..' : '../../..', import.meta.url));
+
+/** Node arguments that run `script` (a path under the project, without extension) compiled or from sources. */
+export function nodeArgs(script: string): string[] {
+  return fromSources ? ['--import', 'tsx', join(ROOT, `${script}.ts`)] : [join(ROOT, 'dist', `${script}.js`)];
+}
 
 export interface ServiceProcess {
   readonly child: ChildProcess;
@@ -18,7 +27,7 @@ export interface ServiceProcess {
 /** Starts the service with `env`; rejects if it exits before it is ready. */
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
   const started = performance.now();
-  const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli.js')], {
+  const child = spawn(process.execPath, nodeArgs('src/cli'), {
     // The ports come from the `listening` line, logged at info.
     env: { ...process.env, TELEMETRY_INGEST_PORT: '0', TELEMETRY_HTTP_PORT: '0', ...env, TELEMETRY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,0 +1,126 @@
+// Ingest benchmark: durable ingest through the real service, beside — on the same load, in the same
+// run — the parse-and-discard limit (uWebSockets.js, no store), the `ws` peer (the same service
+// path with ingest through the ws library) and the original's design (one durable commit per
+// event). Load comes from the raw-TCP generator (pre-encoded masked frames), never `ws`.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runWsLoad, type WsLoadReport } from './lib/ws-load/index.js';
+import { startServiceProcess } from './lib/service-process.js';
+import { startPeer, type PeerName } from './peers/start-peer.js';
+
+export interface IngestBenchOptions {
+  readonly seconds: number;
+  readonly robots: number;
+  readonly connections: number;
+  readonly threads: number;
+  readonly log: (line: string) => void;
+}
+
+export interface LatencyPoint {
+  readonly load: number;
+  readonly offered_events_per_s: number;
+  readonly events_per_s: number;
+  readonly ack_p50_ms: number;
+  readonly ack_p75_ms: number;
+  readonly ack_p99_ms: number;
+}
+
+export interface BatchResult {
+  readonly events_per_s: number;
+  /** At half the maximum rate, as the goals are stated. */
+  readonly ack_p50_ms: number;
+  readonly ack_p99_ms: number;
+  readonly latency: LatencyPoint[];
+}
+
+export interface IngestBenchResult {
+  readonly batch1: BatchResult;
+  readonly batch100: BatchResult;
+  readonly limit_events_per_s: number;
+  readonly ratio_to_limit: number;
+  readonly peer_ws_events_per_s: number;
+  readonly ratio_to_peer_ws: number;
+  readonly seed_style_events_per_s: number;
+  readonly ratio_to_seed_style: number;
+}
+
+type Target = { readonly port: number; stop(): Promise<void> };
+
+async function withTarget<T>(name: 'service' | PeerName, run: (port: number) => Promise<T>): Promise<T> {
+  const dataDir = mkdtempSync(join(tmpdir(), `telemetry-bench-${name}-`));
+  let target: Target | undefined;
+  try {
+    if (name === 'service') {
+      const service = await startServiceProcess({ TELEMETRY_DATA_DIR: dataDir });
+      target = { port: service.ingestPort, stop: () => service.stop() };
+    } else {
+      target = await startPeer(name, { dataDir });
+    }
+    return await run(target.port);
+  } finally {
+    await target?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function checkAllAcknowledged(label: string, report: WsLoadReport): void {
+  const ok = (report.outcomes.OK ?? 0) + (report.outcomes.DUP ?? 0);
+  if (ok !== report.events || report.framesAnswered !== report.framesSent) {
+    throw new Error(`${label}: not every event was acknowledged: ${JSON.stringify(report.outcomes)}, ${report.framesAnswered}/${report.framesSent} frames`);
+  }
+}
+
+export async function runIngestBench(options: IngestBenchOptions): Promise<IngestBenchResult> {
+  const { seconds, robots, connections, threads, log } = options;
+  const closedLoop = async (label: string, port: number, eventsPerFrame: number) => {
+    log(`${label}: ${eventsPerFrame}-event frames, closed loop, ${seconds} s…`);
+    // Enough frames in flight per connection to keep group commits full: the maximum rate.
+    const report = await runWsLoad({ port, connections, robots, eventsPerFrame, seconds, threads, inflight: 32 });
+    checkAllAcknowledged(label, report);
+    log(`  ${report.eventsPerSecond} events/s`);
+    return report;
+  };
+
+  const batch = async (eventsPerFrame: number): Promise<BatchResult> =>
+    withTarget('service', async (port) => {
+      const max = await closedLoop('service', port, eventsPerFrame);
+      const latency: LatencyPoint[] = [];
+      for (const load of [0.25, 0.5, 0.75]) {
+        const rate = Math.round(max.eventsPerSecond * load);
+        log(`service: ${eventsPerFrame}-event frames at ${Math.round(load * 100)} % of max (${rate} events/s)…`);
+        const report = await runWsLoad({ port, connections, robots, eventsPerFrame, seconds, threads, rate });
+        checkAllAcknowledged('service (open loop)', report);
+        latency.push({
+          load,
+          offered_events_per_s: rate,
+          events_per_s: report.eventsPerSecond,
+          ack_p50_ms: report.latencyMs.p50,
+          ack_p75_ms: report.latencyMs.p75,
+          ack_p99_ms: report.latencyMs.p99,
+        });
+        log(`  p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms`);
+      }
+      const half = latency[1]!;
+      return { events_per_s: max.eventsPerSecond, ack_p50_ms: half.ack_p50_ms, ack_p99_ms: half.ack_p99_ms, latency };
+    });
+
+  const batch100 = await batch(100);
+  const batch1 = await batch(1);
+  const peer = async (name: PeerName) => withTarget(name, async (port) => (await closedLoop(name, port, 100)).eventsPerSecond);
+  const limit = await peer('limit');
+  const ws = await peer('ws-peer');
+  const seedStyle = await peer('seed-style');
+  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  return {
+    batch1,
+    batch100,
+    limit_events_per_s: limit,
+    ratio_to_limit: ratio(batch100.events_per_s, limit),
+    peer_ws_events_per_s: ws,
+    ratio_to_peer_ws: ratio(batch100.events_per_s, ws),
+    seed_style_events_per_s: seedStyle,
+    ratio_to_seed_style: ratio(batch100.events_per_s, seedStyle),
+  };
+}

@@ -1,0 +1,41 @@
+// The benchmark scripts run end to end at tiny sizes and report what they promise. How fast is for
+// `npm run bench`, never for tests.
+
+import { expect, it } from 'vitest';
+import { runIngestBench } from '../../bench/ingest.js';
+import { runProjectionBench } from '../../bench/projections.js';
+import { runReadBench } from '../../bench/reads.js';
+
+const quiet = () => undefined;
+
+it('runs the REST read benchmark and compares with the ceiling', async () => {
+  const result = await runReadBench({ events: 2000, seconds: 0.5, connections: 4, log: quiet });
+  for (const measured of [result.odometer.large, result.odometer.small, result.events.large, result.events.small, result.ceiling]) {
+    expect(measured.req_per_s).toBeGreaterThan(0);
+    expect(measured.p99_ms).toBeGreaterThanOrEqual(0);
+  }
+  expect(result.ratio_to_ceiling).toBeCloseTo(result.odometer.large.req_per_s / result.ceiling.req_per_s, 2);
+});
+
+it('runs the projection benchmark: rebuilds, restart, memory, queries', async () => {
+  const result = await runProjectionBench({ robots: 10, events: 50, chunk: 1, queryEvents: 1000, log: quiet });
+  expect(result.events).toBe(500);
+  expect(result.rebuild.workers1.events_per_s).toBeGreaterThan(0);
+  expect(result.rebuild.workers2.events_per_s).toBeGreaterThan(0);
+  expect(result.restart.ready_ms).toBeGreaterThan(0);
+  expect(result.memory.bytes_per_event).toBe(16);
+  expect(result.query.odometer_ns_large).toBeGreaterThan(0);
+});
+
+it('runs the ingest benchmark against the service and its three peers', async () => {
+  const result = await runIngestBench({ seconds: 0.5, robots: 20, connections: 2, threads: 1, log: quiet });
+  for (const batch of [result.batch1, result.batch100]) {
+    expect(batch.events_per_s).toBeGreaterThan(0);
+    expect(batch.latency.map((point) => point.load)).toEqual([0.25, 0.5, 0.75]);
+    expect(batch.ack_p99_ms).toBeGreaterThanOrEqual(batch.ack_p50_ms);
+  }
+  expect(result.limit_events_per_s).toBeGreaterThan(0);
+  expect(result.peer_ws_events_per_s).toBeGreaterThan(0);
+  expect(result.seed_style_events_per_s).toBeGreaterThan(0);
+  expect(result.ratio_to_limit).toBeCloseTo(result.batch100.events_per_s / result.limit_events_per_s, 2);
+});
