@@ -167,6 +167,15 @@ export function eventLogContract(name: string, factory: EventLogFactory): void {
         expect((await log.head('robot-a'))!.revision).toBe(4n);
       });
 
+      it('rejects an expected revision ahead of the head, leaving no gap', async () => {
+        await log.append('robot-a', series(1, 2), 'no_stream');
+        const error = await rejection(log.append('robot-a', series(2, 1), 5n));
+        expect(hasCode(error, 'REVISION_CONFLICT')).toBe(true);
+        expect((await log.head('robot-a'))?.revision).toBe(1n);
+        const next = await log.append('robot-a', series(3, 1), 1n);
+        expect(next.nextExpectedRevision).toBe(2n);
+      });
+
       it('rejects an expected revision on a stream that does not exist', async () => {
         const error = await rejection(log.append('ghost', series(1, 1), 0n));
         expect(hasCode(error, 'REVISION_CONFLICT')).toBe(true);

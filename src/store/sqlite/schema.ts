@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS chunks (
   events    BLOB    NOT NULL CHECK (length(events) = count * 24),
   UNIQUE (stream_id, first_rev)
 ) STRICT;
+-- Every row continues its stream exactly where the previous one ended: no gap, no overlap, whoever
+-- writes. The expected-revision check of an append is this trigger (and the UNIQUE key) refusing it.
+CREATE TRIGGER IF NOT EXISTS chunks_contiguous BEFORE INSERT ON chunks
+  WHEN NEW.first_rev <> coalesce(
+    (SELECT first_rev + count FROM chunks WHERE stream_id = NEW.stream_id ORDER BY first_rev DESC LIMIT 1), 0)
+  BEGIN SELECT RAISE(ABORT, 'revision conflict'); END;
 CREATE TRIGGER IF NOT EXISTS chunks_append_only_update BEFORE UPDATE ON chunks
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS chunks_append_only_delete BEFORE DELETE ON chunks

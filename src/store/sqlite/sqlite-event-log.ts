@@ -130,22 +130,38 @@ export class SqliteEventLog implements EventLog {
   private appendInTransaction(pending: PendingAppend, created: Array<[string, number]>, chunks: RecordedChunk[]): void {
     const { stream, events, expected } = pending;
     let id = this.ids.get(stream) ?? this.sql.streamId.get(stream)?.id;
-    const actual = id === undefined ? undefined : this.sql.headRevision.get(id)?.rev;
-    if (!revisionMatches(expected, actual)) {
+    const conflict = () => {
+      const actual = id === undefined ? undefined : this.sql.headRevision.get(id)?.rev;
       pending.outcome = createError('REVISION_CONFLICT', stream, describe(expected), actual ?? 'no stream');
-      return;
+    };
+    // The revision the first row must have. No head lookup for the usual cases: the insert itself is
+    // the check (the contiguity trigger and the UNIQUE key refuse a row that does not follow the head).
+    let firstRevision: number;
+    if (expected === 'any') {
+      const actual = id === undefined ? undefined : this.sql.headRevision.get(id)?.rev;
+      firstRevision = actual === undefined ? 0 : actual + 1;
+    } else if (expected === 'no_stream') {
+      firstRevision = 0;
+    } else {
+      if (id === undefined) return conflict();
+      firstRevision = Number(expected) + 1;
     }
     if (id === undefined) {
       id = Number(this.sql.insertStream.run(stream).lastInsertRowid);
       created.push([stream, id]);
     }
-    const firstRevision = actual === undefined ? 0 : actual + 1;
     const count = events.length / EVENT_STRIDE;
     let position = 0;
     for (let offset = 0; offset < count; offset += MAX_ROW_EVENTS) {
       const rowEvents = events.subarray(offset * EVENT_STRIDE, Math.min(count, offset + MAX_ROW_EVENTS) * EVENT_STRIDE);
       const rowRevision = firstRevision + offset;
-      position = Number(this.sql.insertChunk.run(id, rowRevision, rowEvents.length / EVENT_STRIDE, toBlob(rowEvents)).lastInsertRowid);
+      try {
+        position = Number(this.sql.insertChunk.run(id, rowRevision, rowEvents.length / EVENT_STRIDE, toBlob(rowEvents)).lastInsertRowid);
+      } catch (error) {
+        // Only the first row can collide: the rest follow rows this append has just written.
+        if (offset === 0 && isConflict(error)) return conflict();
+        throw error;
+      }
       chunks.push({ position: BigInt(position), stream, firstRevision: BigInt(rowRevision), events: rowEvents });
     }
     pending.outcome = {
@@ -290,10 +306,10 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
-function revisionMatches(expected: ExpectedRevision, actual: number | undefined): boolean {
-  if (expected === 'any') return true;
-  if (expected === 'no_stream') return actual === undefined;
-  return actual !== undefined && BigInt(actual) === expected;
+/** A refused insert: another writer's row at this revision (UNIQUE) or not following the head (trigger). */
+function isConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || (code === 'SQLITE_CONSTRAINT_TRIGGER' && /revision conflict/.test(String((error as Error).message)));
 }
 
 function describe(expected: ExpectedRevision): string {
