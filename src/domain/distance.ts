@@ -3,7 +3,7 @@
 const SMALLEST_NORMAL = 2.2250738585072014e-308;
 
 /**
- * Euclidean distance. sqrt(dx² + dy²) is four times faster than Math.hypot in V8, and the odometer
+ * Euclidean distance. sqrt(dx² + dy²) is much cheaper than Math.hypot in V8, and the odometer
  * computes one per stored event; where the squares overflow (coordinates beyond ~1e154, e.g. raw
  * encoder units) or underflow into subnormals, Math.hypot's scaling gives the exact answer instead.
  */

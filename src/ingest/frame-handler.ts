@@ -12,6 +12,8 @@ import type { ConnectionReplies } from './frame-reply.js';
 export class FrameHandler {
   private readonly decoder: FrameDecoder;
   private readonly scratch = newParsedEvent();
+  /** `ERR <reason>` per reason: the reasons are a fixed set, so a bad line allocates no string. */
+  private readonly errorReplies = new Map<string, string>();
   /** Once set, frames are still answered, every line with `ERR shutting down`. */
   draining = false;
 
@@ -39,12 +41,21 @@ export class FrameHandler {
     forEachLine(text, (line, slot) => {
       const reason = parseEventLine(line, scratch);
       if (reason !== null) {
-        frame.statuses[slot] = errorReply(reason);
+        frame.statuses[slot] = this.errorReplyFor(reason);
         return;
       }
       frame.expect();
       router.route(scratch.robot, scratch.x, scratch.y, scratch.timestamp, frame, slot);
     });
     frame.seal();
+  }
+
+  private errorReplyFor(reason: string): string {
+    let reply = this.errorReplies.get(reason);
+    if (reply === undefined) {
+      reply = errorReply(reason);
+      this.errorReplies.set(reason, reply);
+    }
+    return reply;
   }
 }

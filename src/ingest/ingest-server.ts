@@ -33,7 +33,6 @@ export class IngestServer {
   private listenSocket: import('uWebSockets.js').us_listen_socket | undefined;
   private readonly sockets = new Map<Socket, ConnectionReplies>();
   private readonly frames: FrameHandler;
-  private boundPort = 0;
 
   constructor(
     private readonly uws: Uws,
@@ -42,14 +41,6 @@ export class IngestServer {
     private readonly logger: Logger,
   ) {
     this.frames = new FrameHandler(router, settings.maxFrameBytes);
-  }
-
-  get port(): number {
-    return this.boundPort;
-  }
-
-  get connections(): number {
-    return this.sockets.size;
   }
 
   listen(): Promise<number> {
@@ -83,8 +74,7 @@ export class IngestServer {
           return;
         }
         this.listenSocket = token;
-        this.boundPort = uws.us_socket_local_port(token as unknown as import('uWebSockets.js').us_socket);
-        resolve(this.boundPort);
+        resolve(uws.us_socket_local_port(token as unknown as import('uWebSockets.js').us_socket));
       });
     });
   }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { EventLog, LogPosition } from '../store/event-log.js';
 import type { LogSpec } from '../store/log-spec.js';
 import { decodeCheckpoint } from './checkpoint/codec.js';
-import { loadCheckpointBytes, removeAbandonedTempFiles } from './checkpoint/checkpoint-file.js';
+import { checkpointSavedAt, loadCheckpointBytes, removeAbandonedTempFiles } from './checkpoint/checkpoint-file.js';
 import { Checkpointer, type CheckpointInfo } from './checkpointer.js';
 import { LogFollower } from './log-follower.js';
 import { Projections } from './projections.js';
@@ -69,10 +69,6 @@ export class ProjectionService {
     return this.projections;
   }
 
-  get isReady(): boolean {
-    return this.ready;
-  }
-
   /** Loads the checkpoint or rebuilds, then follows the log; resolves once caught up. */
   async start(): Promise<void> {
     const identity = await this.log.identity();
@@ -95,7 +91,8 @@ export class ProjectionService {
       ProjectionService.complete(job);
     } else {
       this.projections = loaded;
-      this.checkpointer.loaded({ position: loaded.position, savedAt: new Date(), events: loaded.eventCount });
+      const savedAt = (await checkpointSavedAt(this.settings.dataDir)) ?? new Date();
+      this.checkpointer.loaded({ position: loaded.position, savedAt, events: loaded.eventCount });
     }
     this.follower = this.newFollower(this.projections);
     await this.follower.start();

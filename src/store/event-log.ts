@@ -4,8 +4,16 @@
 // A stream is one robot's history, named by the robot's name; each adapter maps names to its own
 // stream naming. Events travel as packed Float64Array blocks of (x, y, timestamp) triples.
 
+import { createError, type TelemetryError } from '../domain/errors.js';
+
 /** What the writer believes the stream head is. Revisions count events from 0. */
 export type ExpectedRevision = bigint | 'no_stream' | 'any';
+
+/** The error every adapter raises when `expected` is not the stream's head (`actual`). */
+export function revisionConflict(stream: string, expected: ExpectedRevision, actual: bigint | number | 'no_stream'): TelemetryError {
+  const wanted = typeof expected === 'bigint' ? expected.toString() : expected;
+  return createError('REVISION_CONFLICT', stream, wanted, actual === 'no_stream' ? 'no stream' : actual);
+}
 
 /** Position in the whole log. Later commits have larger positions. */
 export type LogPosition = bigint;

@@ -2,7 +2,7 @@
 // the previous checkpoint or the new one, never a mix of the two.
 
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const CHECKPOINT_FILE = 'projections.checkpoint';
@@ -36,6 +36,16 @@ export async function saveCheckpoint(dataDir: string, bytes: Buffer): Promise<vo
 export async function loadCheckpointBytes(dataDir: string): Promise<Buffer | null> {
   try {
     return await readFile(join(dataDir, CHECKPOINT_FILE));
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** When the checkpoint was last replaced (its file's modification time), or null when there is none. */
+export async function checkpointSavedAt(dataDir: string): Promise<Date | null> {
+  try {
+    return (await stat(join(dataDir, CHECKPOINT_FILE))).mtime;
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return null;
     throw error;

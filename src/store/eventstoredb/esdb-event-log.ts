@@ -26,6 +26,7 @@ import { createError } from '../../domain/errors.js';
 import { EVENT_STRIDE } from '../../domain/location.js';
 import {
   LOG_START,
+  revisionConflict,
   type AppendResult,
   type EventLog,
   type ExpectedRevision,
@@ -105,7 +106,7 @@ export class EsdbEventLog implements EventLog {
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         this.markUp();
-        throw createError('REVISION_CONFLICT', stream, describe(expected), String(error.actualVersion));
+        throw revisionConflict(stream, expected, typeof error.actualVersion === 'bigint' ? error.actualVersion : 'no_stream');
       }
       throw this.unavailable(error);
     }
@@ -370,8 +371,4 @@ function toClientRevision(expected: ExpectedRevision): AppendExpectedRevision {
   if (expected === 'no_stream') return NO_STREAM;
   if (expected === 'any') return ANY;
   return expected;
-}
-
-function describe(expected: ExpectedRevision): string {
-  return typeof expected === 'bigint' ? expected.toString() : expected;
 }

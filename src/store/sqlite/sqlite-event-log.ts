@@ -10,6 +10,7 @@ import { createError, TelemetryError } from '../../domain/errors.js';
 import { EVENT_STRIDE } from '../../domain/location.js';
 import {
   LOG_START,
+  revisionConflict,
   type AppendResult,
   type EventLog,
   type ExpectedRevision,
@@ -130,15 +131,15 @@ export class SqliteEventLog implements EventLog {
   private appendInTransaction(pending: PendingAppend, created: Array<[string, number]>, chunks: RecordedChunk[]): void {
     const { stream, events, expected } = pending;
     let id = this.ids.get(stream) ?? this.sql.streamId.get(stream)?.id;
+    const headRevision = () => (id === undefined ? undefined : this.sql.headRevision.get(id)?.rev);
     const conflict = () => {
-      const actual = id === undefined ? undefined : this.sql.headRevision.get(id)?.rev;
-      pending.outcome = createError('REVISION_CONFLICT', stream, describe(expected), actual ?? 'no stream');
+      pending.outcome = revisionConflict(stream, expected, headRevision() ?? 'no_stream');
     };
     // The revision the first row must have. No head lookup for the usual cases: the insert itself is
     // the check (the contiguity trigger and the UNIQUE key refuse a row that does not follow the head).
     let firstRevision: number;
     if (expected === 'any') {
-      const actual = id === undefined ? undefined : this.sql.headRevision.get(id)?.rev;
+      const actual = headRevision();
       firstRevision = actual === undefined ? 0 : actual + 1;
     } else if (expected === 'no_stream') {
       firstRevision = 0;
@@ -170,12 +171,8 @@ export class SqliteEventLog implements EventLog {
     };
   }
 
-  async readStream(stream: string, from: bigint, maxCount: number): Promise<RecordedChunk | null> {
-    return this.readStreamSync(stream, Number(from), maxCount);
-  }
-
-  /** Synchronous form of readStream, for callers already off the event loop (rebuild workers). */
-  readStreamSync(stream: string, from: number, maxCount: number): RecordedChunk | null {
+  async readStream(stream: string, fromRevision: bigint, maxCount: number): Promise<RecordedChunk | null> {
+    const from = Number(fromRevision);
     const id = this.idOf(stream);
     if (id === undefined || maxCount <= 0) return null;
     const parts: Float64Array[] = [];
@@ -312,9 +309,6 @@ function isConflict(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || (code === 'SQLITE_CONSTRAINT_TRIGGER' && /revision conflict/.test(String((error as Error).message)));
 }
 
-function describe(expected: ExpectedRevision): string {
-  return typeof expected === 'bigint' ? expected.toString() : expected;
-}
 
 function concat(parts: Float64Array[], eventTotal: number): Float64Array {
   if (parts.length === 1) return parts[0]!;
