@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_ACTOR_SETTINGS } from './actors/actor-settings.js';
 import { Router } from './actors/router.js';
 import { buildApp, type Health } from './api/app.js';
+import { LiveHub } from './api/live/live-hub.js';
 import type { Config } from './config.js';
 import { IngestServer, MAX_BACKPRESSURE_BYTES } from './ingest/ingest-server.js';
 import { loadUws } from './ingest/load-uws.js';
@@ -45,6 +46,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     },
     logger,
   );
+  // The fleet page's live feed: told which robots moved as commits reach the projections.
+  const live = new LiveHub(() => readSide.current());
+  readSide.onRobotChanged(live.robotChanged);
   let ingest: IngestServer | undefined;
   let app: FastifyInstance | undefined;
 
@@ -70,6 +74,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       log,
       projections: () => readSide.current(),
       admin: readSide,
+      live,
       health: (): Health => {
         if (!readSide.isCaughtUp) return { status: 'starting', reason: 'projections are catching up with the log' };
         if (!log.available) return { status: 'degraded', reason: 'the event store cannot be reached' };

@@ -6,6 +6,8 @@ import { createError } from '../domain/errors.js';
 import { errorBody, installErrorHandlers } from './error-handler.js';
 import { registerAdminRoutes, type ProjectionAdmin } from './admin-routes.js';
 import { registerRobotRoutes, type RobotRouteDeps } from './robot-routes.js';
+import type { LiveHub } from './live/live-hub.js';
+import { registerLiveRoutes } from './live/live-routes.js';
 
 /** `starting`: projections are catching up; `degraded`: the event store cannot be reached. */
 export type Health = { readonly status: 'ok' } | { readonly status: 'starting' | 'degraded'; readonly reason: string };
@@ -14,6 +16,8 @@ export interface AppDeps extends RobotRouteDeps {
   readonly logger: Logger;
   readonly health: () => Health;
   readonly admin: ProjectionAdmin;
+  /** The live feed (GET /api/live); without it the route is absent. */
+  readonly live?: LiveHub;
 }
 
 // Robot names are up to 150 characters; percent-encoded UTF-8 takes up to 12 characters each.
@@ -45,5 +49,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   registerRobotRoutes(app, deps);
   registerAdminRoutes(app, deps.admin);
+  if (deps.live !== undefined) registerLiveRoutes(app, deps.live, deps.health);
   return app;
 }

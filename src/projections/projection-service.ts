@@ -56,6 +56,7 @@ export class ProjectionService {
   private job: RebuildJob | null = null;
   private ready = false;
   private stopped = false;
+  private readonly changeListeners: Array<(robot: string) => void> = [];
 
   constructor(
     private readonly log: EventLog,
@@ -107,6 +108,15 @@ export class ProjectionService {
     const job = this.newJob(reason);
     void this.rebuildAndSwap(job);
     return job;
+  }
+
+  /**
+   * Calls `listener` with a robot's name each time committed events of that robot have been applied
+   * to the serving projections (once per chunk, not per event; the live feed reads the position
+   * from the projections later, so nothing is copied here).
+   */
+  onRobotChanged(listener: (robot: string) => void): void {
+    this.changeListeners.push(listener);
   }
 
   /** Resolves once projections reflect everything the log has committed so far. */
@@ -245,8 +255,15 @@ export class ProjectionService {
   }
 
   private newFollower(projections: Projections): LogFollower {
-    return new LogFollower(this.log, projections, this.logger, () => {
-      if (projections === this.projections) this.checkpointer?.advanced();
+    return new LogFollower(this.log, projections, this.logger, (chunks) => {
+      // A rebuild's follower catches up beside the serving one: only the serving one reports.
+      if (projections !== this.projections) return;
+      this.checkpointer?.advanced();
+      const listeners = this.changeListeners;
+      if (listeners.length === 0) return;
+      for (const chunk of chunks) {
+        for (const listener of listeners) listener(chunk.stream);
+      }
     });
   }
 }
