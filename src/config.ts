@@ -21,6 +21,10 @@ export interface Config {
   readonly rebuildProjections: boolean;
   readonly checkpointEveryEvents: number;
   readonly checkpointEverySeconds: number;
+  /** Bearer tokens (JSON, hashes only); undefined: `<dataDir>/tokens.json` if it exists. */
+  readonly tokensFile: string | undefined;
+  /** `off` disables authentication even off loopback (see README "Security"). */
+  readonly auth: 'on' | 'off';
 }
 
 interface Setting<K extends keyof Config> {
@@ -91,6 +95,8 @@ const SETTINGS = [
   { key: 'rebuildProjections', env: 'TELEMETRY_REBUILD_PROJECTIONS', fallback: '0', parse: flag },
   { key: 'checkpointEveryEvents', env: 'TELEMETRY_CHECKPOINT_EVENTS', fallback: '1000000', parse: integer(1, 1_000_000_000) },
   { key: 'checkpointEverySeconds', env: 'TELEMETRY_CHECKPOINT_SECONDS', fallback: '60', parse: integer(1, 86_400) },
+  { key: 'tokensFile', env: 'TELEMETRY_TOKENS_FILE', fallback: undefined, parse: (raw, name) => resolve(nonEmpty(raw, name)) },
+  { key: 'auth', env: 'TELEMETRY_AUTH', fallback: 'on', parse: (raw, name) => oneOf(['on', 'off'])(raw, name) as Config['auth'] },
 ] as const satisfies ReadonlyArray<Setting<keyof Config>>;
 
 /** `TELEMETRY_HTTP_PORT` → `--http-port`; `EVENTSTORE_CONNECTION_STRING` → `--eventstore-connection-string`. */

@@ -12,3 +12,5 @@ export function errorReply(reason: string): string {
 
 export const ERR_UNAVAILABLE = errorReply('unavailable');
 export const ERR_SHUTTING_DOWN = errorReply('shutting down');
+/** The connection's token may not write this robot's stream: nothing stored for the event. */
+export const ERR_FORBIDDEN_ROBOT = errorReply('forbidden robot');

@@ -35,6 +35,8 @@ describe('loadConfig defaults', () => {
       rebuildProjections: false,
       checkpointEveryEvents: 1_000_000,
       checkpointEverySeconds: 60,
+      tokensFile: undefined,
+      auth: 'on',
     });
   });
 
@@ -74,6 +76,8 @@ describe('loadConfig from the environment', () => {
       TELEMETRY_REBUILD_PROJECTIONS: '1',
       TELEMETRY_CHECKPOINT_EVENTS: '5000',
       TELEMETRY_CHECKPOINT_SECONDS: '5',
+      TELEMETRY_TOKENS_FILE: '/etc/telemetry/tokens.json',
+      TELEMETRY_AUTH: 'off',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -91,6 +95,8 @@ describe('loadConfig from the environment', () => {
       rebuildProjections: true,
       checkpointEveryEvents: 5000,
       checkpointEverySeconds: 5,
+      tokensFile: '/etc/telemetry/tokens.json',
+      auth: 'off',
     });
   });
 
@@ -131,6 +137,8 @@ describe('loadConfig from the environment', () => {
         'TELEMETRY_REBUILD_PROJECTIONS',
         'TELEMETRY_CHECKPOINT_EVENTS',
         'TELEMETRY_CHECKPOINT_SECONDS',
+        'TELEMETRY_TOKENS_FILE',
+        'TELEMETRY_AUTH',
       ].sort(),
     );
   });
@@ -169,6 +177,8 @@ describe('loadConfig flags', () => {
       '--rebuild-projections=1',
       '--checkpoint-events=1',
       '--checkpoint-seconds=1',
+      '--tokens-file=/t.json',
+      '--auth=on',
     ]);
     expect(config).toEqual({
       host: 'h',
@@ -186,6 +196,8 @@ describe('loadConfig flags', () => {
       rebuildProjections: true,
       checkpointEveryEvents: 1,
       checkpointEverySeconds: 1,
+      tokensFile: '/t.json',
+      auth: 'on',
     });
   });
 
@@ -260,5 +272,18 @@ describe('loadConfig errors', () => {
       'TELEMETRY_IDLE_TIMEOUT_SECONDS must be an integer 8-3600, got "7"',
     );
     expect(failure({ TELEMETRY_REBUILD_THREADS: '0' }).message).toBe('TELEMETRY_REBUILD_THREADS must be an integer 1-256, got "0"');
+  });
+});
+
+describe('loadConfig authentication settings', () => {
+  it('resolves a relative tokens file to an absolute path', () => {
+    expect(loadConfig({ TELEMETRY_TOKENS_FILE: 'secrets/t.json' }).tokensFile).toBe(join(process.cwd(), 'secrets', 't.json'));
+  });
+
+  it('accepts TELEMETRY_AUTH on and off only', () => {
+    expect(loadConfig({ TELEMETRY_AUTH: 'on' }).auth).toBe('on');
+    expect(loadConfig({ TELEMETRY_AUTH: 'off' }).auth).toBe('off');
+    expect(failure({ TELEMETRY_AUTH: '0' }).message).toBe('TELEMETRY_AUTH must be one of on, off, got "0"');
+    expect(failure({ TELEMETRY_TOKENS_FILE: ' ' }).message).toBe('TELEMETRY_TOKENS_FILE must not be empty');
   });
 });
