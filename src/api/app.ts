@@ -8,6 +8,7 @@ import { registerAdminRoutes, type ProjectionAdmin } from './admin-routes.js';
 import { registerRobotRoutes, type RobotRouteDeps } from './robot-routes.js';
 import type { LiveHub } from './live/live-hub.js';
 import { registerLiveRoutes } from './live/live-routes.js';
+import { registerPageRoutes } from './page-routes.js';
 
 /** `starting`: projections are catching up; `degraded`: the event store cannot be reached. */
 export type Health = { readonly status: 'ok' } | { readonly status: 'starting' | 'degraded'; readonly reason: string };
@@ -50,5 +51,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerRobotRoutes(app, deps);
   registerAdminRoutes(app, deps.admin);
   if (deps.live !== undefined) registerLiveRoutes(app, deps.live, deps.health);
+  registerPageRoutes(app);
   return app;
 }
