@@ -59,10 +59,11 @@ export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-/** `42s`, `3m05s`, `2h07m` */
+/** `0.4s`, `42s`, `3m05s`, `2h07m` */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
-  const s = Math.max(0, Math.round(seconds));
+  if (seconds < 9.95) return `${Math.max(0, seconds).toFixed(1)}s`;
+  const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
