@@ -58,15 +58,10 @@ async function restOdometer(service: TestService, robot: string, start: number, 
 
 /** Waits until the drawn track of `robot` has `count` points; returns the path's vertex count too. */
 async function drawnTrack(page: Page, robot: string, count: number): Promise<{ points: number; vertices: number }> {
-  await page.waitForFunction(
-    ([name, n]) => document.querySelector(`path[data-testid="track"][data-robot="${CSS.escape(name)}"]`)?.getAttribute('data-points') === String(n),
-    [robot, count] as const,
-  );
-  return page.evaluate((name) => {
-    const path = document.querySelector(`path[data-testid="track"][data-robot="${CSS.escape(name)}"]`)!;
-    const d = path.getAttribute('d') ?? '';
-    return { points: Number(path.getAttribute('data-points')), vertices: (d.match(/[ML]/g) ?? []).length };
-  }, robot);
+  const path = page.locator(`path[data-testid="track"][data-robot="${robot}"][data-points="${count}"]`);
+  await path.waitFor();
+  const d = (await path.getAttribute('d')) ?? '';
+  return { points: Number(await path.getAttribute('data-points')), vertices: (d.match(/[ML]/g) ?? []).length };
 }
 
 async function shownOdometer(page: Page, robot: string): Promise<{ text: string; value: number }> {
@@ -139,20 +134,15 @@ describe.skipIf(missing !== null)('fleet page in chromium', () => {
     await page.getByTestId('draw').click();
     const fromStart = BENDER.filter(([, , t]) => t >= 2000).length;
     await drawnTrack(page, 'Bender', fromStart);
-    await page.waitForFunction(() => document.querySelector('[data-testid="live-status"]')?.getAttribute('data-state') === 'open');
+    await page.locator('[data-testid="live-status"][data-state="open"]').waitFor();
     const next: Point = [10, 12, 9000];
     expect(await ingest.sendEvents(lines('Bender', [next]))).toEqual(['OK']);
 
     expect(await drawnTrack(page, 'Bender', fromStart + 1)).toEqual({ points: fromStart + 1, vertices: fromStart + 1 });
-    await page.waitForFunction(
-      () => document.querySelector('tr[data-robot="Bender"] [data-field="time"]')?.textContent === '9000',
-    );
+    await bender.locator('[data-field="time"]:text-is("9000")').waitFor();
     expect(await bender.locator('[data-field="position"]').textContent()).toBe('10, 12');
     const liveExpected = odometer([...BENDER, next], 2000, Number.MAX_SAFE_INTEGER);
-    await page.waitForFunction(
-      (text) => document.querySelector('[data-testid="range-odometer"][data-robot="Bender"]')?.textContent === text,
-      liveExpected.toFixed(3),
-    );
+    await page.locator(`[data-testid="range-odometer"][data-robot="Bender"]:text-is("${liveExpected.toFixed(3)}")`).waitFor();
     expect(await restOdometer(service, 'Bender', 2000)).toBeCloseTo(liveExpected, 9);
     expect((await shownOdometer(page, 'Bender')).value).toBeCloseTo(liveExpected, 9);
     expect(await page.getByTestId('error').isHidden()).toBe(true);
