@@ -11,6 +11,10 @@ export interface RouterStats {
   busyActors: number;
   conflicts: number;
   failures: number;
+  /** Events waiting in all mailboxes (not those of a batch being appended). */
+  queuedEvents: number;
+  /** Events waiting in the fullest mailbox. */
+  maxMailboxDepth: number;
 }
 
 export class Router {
@@ -52,8 +56,16 @@ export class Router {
     actor.tell(x, y, timestamp, sink, slot);
   }
 
+  /** Walks every actor for the mailbox figures: for a scrape or a log line, not per event. */
   stats(): RouterStats {
-    return { actors: this.actors.size, busyActors: this.busy, conflicts: this.conflicts, failures: this.failures };
+    let queuedEvents = 0;
+    let maxMailboxDepth = 0;
+    for (const actor of this.actors.values()) {
+      const depth = actor.mailboxDepth;
+      queuedEvents += depth;
+      if (depth > maxMailboxDepth) maxMailboxDepth = depth;
+    }
+    return { actors: this.actors.size, busyActors: this.busy, conflicts: this.conflicts, failures: this.failures, queuedEvents, maxMailboxDepth };
   }
 
   /** Resolves once no actor has work: every event routed so far has been answered. */

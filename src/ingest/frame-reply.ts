@@ -8,6 +8,11 @@ export interface ReplyChannel {
   send(reply: string): void;
 }
 
+/** Counts each status line sent (metrics): called once per event, so it must stay cheap. */
+export interface StatusTally {
+  count(status: string): void;
+}
+
 export class FrameReply implements ReplySink {
   readonly statuses: string[] = [];
   private unsettled = 0;
@@ -41,7 +46,10 @@ export class ConnectionReplies {
   private head = 0;
   private closed = false;
 
-  constructor(private readonly channel: ReplyChannel) {}
+  constructor(
+    private readonly channel: ReplyChannel,
+    private readonly tally: StatusTally | null = null,
+  ) {}
 
   /** Starts the reply to the next received frame. */
   open(): FrameReply {
@@ -58,6 +66,11 @@ export class ConnectionReplies {
   flush(): void {
     while (this.head < this.queue.length && this.queue[this.head]!.complete) {
       const frame = this.queue[this.head++]!;
+      // Counted even when the socket is gone: the events were decided (and maybe stored) all the same.
+      if (this.tally !== null) {
+        const statuses = frame.statuses;
+        for (let i = 0; i < statuses.length; i++) this.tally.count(statuses[i]!);
+      }
       if (this.closed) continue;
       try {
         this.channel.send(frame.statuses.join('\n'));

@@ -1,0 +1,51 @@
+// What the log's appends cost, whichever adapter is behind the port: events per committed append,
+// seconds until the append resolved (durable), and failed appends by error code.
+
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { ERRORS } from '../domain/errors.js';
+
+/** Events per append: one robot's batch, 1 to the actors' maxBatch (4096). */
+export const BATCH_EVENTS_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
+/** A local SQLite commit takes well under a millisecond; a remote store or a stalled disk, seconds. */
+export const COMMIT_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+const KNOWN_CODES = new Set(Object.values(ERRORS).map((definition) => definition.code));
+/** The failure label for an error without one of our codes (a defect or a raw driver error). */
+export const UNKNOWN_CODE = 'unknown';
+
+export class AppendMetrics {
+  private readonly batchEvents: Histogram;
+  private readonly commitSeconds: Histogram;
+  private readonly failures: Counter<'code'>;
+
+  constructor(registry: Registry) {
+    this.batchEvents = new Histogram({
+      name: 'telemetry_log_append_batch_events',
+      help: 'Events per committed append to the event log (one robot batch per append).',
+      buckets: BATCH_EVENTS_BUCKETS,
+      registers: [registry],
+    });
+    this.commitSeconds = new Histogram({
+      name: 'telemetry_log_append_duration_seconds',
+      help: 'Seconds from calling append until it resolved with the events durable (committed appends only).',
+      buckets: COMMIT_SECONDS_BUCKETS,
+      registers: [registry],
+    });
+    this.failures = new Counter({
+      name: 'telemetry_log_append_failures_total',
+      help: 'Appends the event log refused or could not commit, by error code (TELEMETRY_REVISION_CONFLICT: another writer appended first).',
+      labelNames: ['code'],
+      registers: [registry],
+    });
+  }
+
+  committed(events: number, seconds: number): void {
+    this.batchEvents.observe(events);
+    this.commitSeconds.observe(seconds);
+  }
+
+  failed(error: unknown): void {
+    const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+    this.failures.inc({ code: typeof code === 'string' && KNOWN_CODES.has(code) ? code : UNKNOWN_CODE });
+  }
+}
