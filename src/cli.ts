@@ -2,6 +2,7 @@
 
 import { pino } from 'pino';
 import { loadConfig, type Config } from './config.js';
+import { hasCode } from './domain/errors.js';
 import { startService } from './main.js';
 
 const EXIT_CONFIG = 2;
@@ -21,7 +22,8 @@ async function run(): Promise<void> {
     service = await startService(config, logger);
   } catch (error) {
     logger.fatal({ err: error }, `cannot start: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(EXIT_FAILURE);
+    // Configuration found wanting only at start (e.g. no tokens off loopback) is still configuration.
+    process.exit(hasCode(error, 'CONFIG_INVALID') ? EXIT_CONFIG : EXIT_FAILURE);
   }
   service.ready.catch(() => process.exit(EXIT_FAILURE));
 

@@ -7,9 +7,10 @@ import { DEFAULT_ACTOR_SETTINGS } from './actors/actor-settings.js';
 import { Router } from './actors/router.js';
 import { buildApp, type Health } from './api/app.js';
 import { LiveHub } from './api/live/live-hub.js';
+import { startAuth } from './auth/start-auth.js';
 import type { Config } from './config.js';
 import { IngestServer, MAX_BACKPRESSURE_BYTES } from './ingest/ingest-server.js';
-import { loadUws } from './ingest/load-uws.js';
+import { isNativeUws, loadUws } from './ingest/load-uws.js';
 import { ProjectionService } from './projections/projection-service.js';
 import type { EventLog } from './store/event-log.js';
 import { openLog, type LogSpec } from './store/log-spec.js';
@@ -31,6 +32,7 @@ export interface RunningService {
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const uws = loadUws(config.allowUwsFallback, logger);
+  const auth = startAuth(config, isNativeUws(uws), logger);
   const spec = logSpecOf(config);
   const log = openLog(spec);
   const router = new Router(log, DEFAULT_ACTOR_SETTINGS, logger);
@@ -53,6 +55,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let app: FastifyInstance | undefined;
 
   const stop = async (): Promise<void> => {
+    auth?.close();
     await ingest?.close();
     await app?.close();
     await readSide.stop();
@@ -60,13 +63,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   };
 
   try {
+    auth?.follow();
     ingest = new IngestServer(uws, router, {
       host: config.host,
       port: config.ingestPort,
       maxFrameBytes: config.maxFrameBytes,
       idleTimeoutSeconds: config.idleTimeoutSeconds,
       maxBackpressureBytes: MAX_BACKPRESSURE_BYTES,
-    }, logger);
+    }, logger, auth);
     const ingestPort = await ingest.listen();
 
     app = buildApp({
@@ -74,6 +78,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       log,
       projections: () => readSide.current(),
       admin: readSide,
+      auth,
       live,
       health: (): Health => {
         if (!readSide.isCaughtUp) return { status: 'starting', reason: 'projections are catching up with the log' };

@@ -6,6 +6,8 @@ import { createError } from '../domain/errors.js';
 import { errorBody, installErrorHandlers } from './error-handler.js';
 import { registerAdminRoutes, type ProjectionAdmin } from './admin-routes.js';
 import { registerRobotRoutes, type RobotRouteDeps } from './robot-routes.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { restAuthHook } from '../auth/rest-hook.js';
 import type { LiveHub } from './live/live-hub.js';
 import { registerLiveRoutes } from './live/live-routes.js';
 import { registerPageRoutes } from './page-routes.js';
@@ -17,6 +19,8 @@ export interface AppDeps extends RobotRouteDeps {
   readonly logger: Logger;
   readonly health: () => Health;
   readonly admin: ProjectionAdmin;
+  /** Bearer tokens for /api/* and /metrics; null or absent: open (see README "Security"). */
+  readonly auth?: Authenticator | null;
   /** The live feed (GET /api/live); without it the route is absent. */
   readonly live?: LiveHub;
 }
@@ -32,6 +36,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
   });
   installErrorHandlers(app);
+  // First of the onRequest hooks: nothing about the fleet, not even readiness, before the token.
+  if (deps.auth) app.addHook('onRequest', restAuthHook(deps.auth));
 
   app.get('/healthz', async (_request, reply) => {
     const health = deps.health();

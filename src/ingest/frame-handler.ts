@@ -4,7 +4,8 @@
 // the `ws` peer of the benchmark run exactly the same code.
 
 import type { Router } from '../actors/router.js';
-import { ERR_SHUTTING_DOWN, errorReply } from '../domain/outcome.js';
+import { allowsRobot, type WriteAccess } from '../auth/scope.js';
+import { ERR_FORBIDDEN_ROBOT, ERR_SHUTTING_DOWN, errorReply } from '../domain/outcome.js';
 import { forEachLine, newParsedEvent, parseEventLine } from '../domain/wire-format.js';
 import { FrameDecoder, FrameRejection } from './frame-decoder.js';
 import type { ConnectionReplies } from './frame-reply.js';
@@ -24,7 +25,11 @@ export class FrameHandler {
     this.decoder = new FrameDecoder(maxFrameBytes);
   }
 
-  handle(replies: ConnectionReplies, message: ArrayBuffer | Uint8Array, isBinary: boolean): void {
+  /**
+   * `access` is the connection's write scope: null writes any robot (fleet token, or no
+   * authentication); otherwise an event for a robot outside it is answered `ERR forbidden robot`.
+   */
+  handle(replies: ConnectionReplies, message: ArrayBuffer | Uint8Array, isBinary: boolean, access: WriteAccess = null): void {
     const frame = replies.open();
     const text = this.decoder.decode(message, isBinary);
     if (text instanceof FrameRejection) {
@@ -42,6 +47,10 @@ export class FrameHandler {
       const reason = parseEventLine(line, scratch);
       if (reason !== null) {
         frame.statuses[slot] = this.errorReplyFor(reason);
+        return;
+      }
+      if (access !== null && !allowsRobot(access, scratch.robot)) {
+        frame.statuses[slot] = ERR_FORBIDDEN_ROBOT;
         return;
       }
       frame.expect();

@@ -3,6 +3,10 @@
 
 import type { Logger } from 'pino';
 import type { Router } from '../actors/router.js';
+import { denialJson, presentedToken } from '../auth/access.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { WriteAccess } from '../auth/scope.js';
+import type { Grant, TokenSet } from '../auth/token-set.js';
 import { FrameHandler } from './frame-handler.js';
 import { ConnectionReplies } from './frame-reply.js';
 import type { Uws } from './load-uws.js';
@@ -18,8 +22,25 @@ export interface IngestSettings {
 }
 
 // Per-connection state lives in a map, not in uWS user data: the pure-JS fallback (when allowed)
-// does not implement getUserData().
+// does not implement getUserData(). With authentication on, the upgrade hands the connection's
+// grant over as user data once, at open (the fallback is refused then: see main.ts).
 type Socket = import('uWebSockets.js').WebSocket<unknown>;
+
+interface Connection {
+  readonly replies: ConnectionReplies;
+  /** The write scope checked per event; null: any robot. */
+  readonly access: WriteAccess;
+  /** The token it authenticated with; null without authentication. */
+  readonly grant: Grant | null;
+}
+
+interface Authenticated {
+  readonly grant: Grant;
+  readonly access: WriteAccess;
+}
+
+/** A connection whose token was revoked or changed is closed with this code (policy violation). */
+export const CLOSE_TOKEN_REVOKED = 1008;
 
 export const CLOSE_GOING_AWAY = 1001;
 // uWebSockets.js drops a connection (no close frame) on a frame above maxPayloadLength. Admitting
@@ -31,7 +52,8 @@ export const MAX_BACKPRESSURE_BYTES = 16 * 1024 * 1024;
 
 export class IngestServer {
   private listenSocket: import('uWebSockets.js').us_listen_socket | undefined;
-  private readonly sockets = new Map<Socket, ConnectionReplies>();
+  private readonly sockets = new Map<Socket, Connection>();
+  private stopFollowingTokens: (() => void) | undefined;
   private readonly frames: FrameHandler;
 
   constructor(
@@ -39,6 +61,8 @@ export class IngestServer {
     private readonly router: Router,
     private readonly settings: IngestSettings,
     private readonly logger: Logger,
+    /** Null: no authentication, every connection writes any robot. */
+    private readonly auth: Authenticator | null = null,
   ) {
     this.frames = new FrameHandler(router, settings.maxFrameBytes);
   }
@@ -53,17 +77,24 @@ export class IngestServer {
       sendPingsAutomatically: true,
       maxBackpressure: settings.maxBackpressureBytes,
       closeOnBackpressureLimit: 1, // a client that never reads its replies is closed, not buffered for
-      // No custom upgrade handler: the default one hands us an empty user-data object, and the
-      // pure-JS fallback (when explicitly allowed) implements only the default.
+      // Without authentication, no custom upgrade handler: the pure-JS fallback (allowed only then)
+      // implements only the default one.
+      ...(this.auth === null ? {} : { upgrade: this.upgradeWithToken(this.auth) }),
       open: (ws) => {
-        this.sockets.set(ws, new ConnectionReplies({ send: (reply) => ws.cork(() => ws.send(reply, false)) }));
+        const replies = new ConnectionReplies({ send: (reply) => ws.cork(() => ws.send(reply, false)) });
+        const granted = this.auth === null ? null : (ws.getUserData() as Authenticated);
+        this.sockets.set(ws, { replies, access: granted?.access ?? null, grant: granted?.grant ?? null });
       },
-      message: (ws, message, isBinary) => this.frames.handle(this.sockets.get(ws)!, message, isBinary),
+      message: (ws, message, isBinary) => {
+        const connection = this.sockets.get(ws)!;
+        this.frames.handle(connection.replies, message, isBinary, connection.access);
+      },
       close: (ws) => {
-        this.sockets.get(ws)?.close();
+        this.sockets.get(ws)?.replies.close();
         this.sockets.delete(ws);
       },
     });
+    if (this.auth !== null) this.stopFollowingTokens = this.auth.onReload((tokens) => this.closeRevoked(tokens));
     app.any('/*', (res) => {
       res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end(`ingest is at ${INGEST_PATH}\n`);
     });
@@ -82,6 +113,7 @@ export class IngestServer {
   /** Stops accepting connections and frames; answers every frame already received; closes sockets (1001). */
   async close(): Promise<void> {
     this.frames.draining = true;
+    this.stopFollowingTokens?.();
     if (this.listenSocket !== undefined) {
       this.uws.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
@@ -90,5 +122,45 @@ export class IngestServer {
     for (const ws of [...this.sockets.keys()]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
     this.sockets.clear();
     this.logger.info(this.router.stats(), 'ingest closed');
+  }
+  /**
+   * Checks the token before the upgrade completes: a refusal is a plain HTTP 401/403 with a JSON
+   * body, and no socket. uWS forbids touching `req` once this returns, so everything is read and
+   * decided synchronously (one SHA-256 per connection attempt).
+   */
+  private upgradeWithToken(auth: Authenticator) {
+    return (res: import('uWebSockets.js').HttpResponse, req: import('uWebSockets.js').HttpRequest, context: import('uWebSockets.js').us_socket_context_t): void => {
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const authorization = req.getHeader('authorization');
+      const decision = auth.checkIngest(presentedToken(authorization === '' ? undefined : authorization, req.getQuery('token')));
+      if ('error' in decision) {
+        if (decision.status === 401) {
+          this.logger.debug({ reason: decision.error.message }, 'ingest connection refused: 401');
+          res.writeStatus('401 Unauthorized').writeHeader('www-authenticate', 'Bearer realm="telemetry"');
+        } else {
+          this.logger.info({ reason: decision.error.message }, 'ingest connection refused: 403');
+          res.writeStatus('403 Forbidden');
+        }
+        res.writeHeader('content-type', 'application/json; charset=utf-8').end(denialJson(decision));
+        return;
+      }
+      const granted: Authenticated = { grant: decision.grant, access: decision.access };
+      res.upgrade(granted, key, protocol, extensions, context);
+    };
+  }
+
+  /** After a tokens file change: connections whose token is gone or changed are closed. */
+  private closeRevoked(tokens: TokenSet): void {
+    let closed = 0;
+    for (const [ws, connection] of this.sockets) {
+      if (connection.grant === null || tokens.stillGrants(connection.grant)) continue;
+      connection.replies.close();
+      this.sockets.delete(ws);
+      ws.end(CLOSE_TOKEN_REVOKED, 'token revoked');
+      closed++;
+    }
+    if (closed > 0) this.logger.info({ closed }, 'closed ingest connections whose token was revoked or changed');
   }
 }

@@ -20,9 +20,9 @@ export class IngestClient {
     });
   }
 
-  static connect(port: number, path = '/upstream'): Promise<IngestClient> {
+  static connect(port: number, path = '/upstream', headers: Record<string, string> = {}): Promise<IngestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
       ws.once('open', () => resolve(new IngestClient(ws)));
       ws.once('error', reject);
     });
