@@ -3,7 +3,7 @@
 // second replay is all DUP, a bad line is reported with its reason and line, and the failures a
 // user meets (bad flags, nothing listening, a server that hangs up) exit with the promised codes.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -23,13 +23,22 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `src/tools/<tool>.ts` as its own process, the way `npm run <tool>` does after a build. */
-async function runTool(tool: 'generate' | 'replay', args: string[], env: Record<string, string> = {}): Promise<Run> {
+/**
+ * Runs `src/tools/<tool>.ts` as its own process, the way `npm run <tool>` does after a build.
+ * `started` receives the process, for tests that signal it.
+ */
+async function runTool(
+  tool: 'generate' | 'replay',
+  args: string[],
+  env: Record<string, string> = {},
+  started: (child: ChildProcess) => void = () => undefined,
+): Promise<Run> {
   const child = spawn(process.execPath, ['--import', 'tsx', `src/tools/${tool}.ts`, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += String(chunk)));
@@ -218,7 +227,7 @@ describe('npm run replay when things go wrong', () => {
    * A WebSocket endpoint that records the upgrade headers and answers `OK` per line, hanging up
    * (code 1011) on frame `hangUpAt` instead: the real service cannot be made to do either on demand.
    */
-  async function recordingServer(hangUpAt = Infinity) {
+  async function recordingServer(hangUpAt = Infinity, onFrame: (n: number) => void = () => undefined) {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await once(wss, 'listening');
     const headers: IncomingHttpHeaders[] = [];
@@ -226,7 +235,8 @@ describe('npm run replay when things go wrong', () => {
     wss.on('connection', (socket, request) => {
       headers.push(request.headers);
       socket.on('message', (data) => {
-        if (++frames === hangUpAt) socket.close(1011, 'disk on fire');
+        onFrame(++frames);
+        if (frames === hangUpAt) socket.close(1011, 'disk on fire');
         else socket.send(String(data).split('\n').map(() => 'OK').join('\n'));
       });
     });
@@ -265,6 +275,24 @@ describe('npm run replay when things go wrong', () => {
       expect(summary).toMatchObject({ ok: 10, frames_sent: 2, unanswered: 10, exit_code: 1 });
       expect(summary.failure).toBe('the server closed the connection (code 1011 server error: disk on fire)');
       expect(run.stderr).toMatch(/replay: the server closed the connection/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('stops sending on Ctrl-C, still counts the replies to frames already sent, and exits 130', async () => {
+    let child: ChildProcess | undefined;
+    // Interrupted on the third frame's arrival, while the pacing (10 events/s, one per frame) holds the rest.
+    const server = await recordingServer(Infinity, (n) => n === 3 && child!.kill('SIGINT'));
+    try {
+      const run = await runTool('replay', [file, '--url', server.url, '--rate', '10', '--json'], {}, (c) => (child = c));
+      expect(run.code).toBe(130);
+      const summary = JSON.parse(run.stdout);
+      expect(summary).toMatchObject({ interrupted: true, unanswered: 0, failure: null, exit_code: 130 });
+      expect(summary.frames_sent).toBeGreaterThanOrEqual(3);
+      expect(summary.frames_sent).toBeLessThan(30);
+      expect(summary.ok).toBe(summary.events_sent);
+      expect(run.stderr).toMatch(/interrupted, waiting for the replies to frames already sent/);
     } finally {
       await server.close();
     }
