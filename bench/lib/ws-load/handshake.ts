@@ -12,7 +12,8 @@ export function acceptFor(key: string): string {
   return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
 }
 
-export function upgradeRequest(host: string, port: number, path: string, key: string): string {
+/** `token`, when given, goes in `Authorization: Bearer` (a service with authentication on wants one). */
+export function upgradeRequest(host: string, port: number, path: string, key: string, token?: string): string {
   return (
     `GET ${path} HTTP/1.1\r\n` +
     `Host: ${host}:${port}\r\n` +
@@ -20,6 +21,7 @@ export function upgradeRequest(host: string, port: number, path: string, key: st
     'Connection: Upgrade\r\n' +
     `Sec-WebSocket-Key: ${key}\r\n` +
     'Sec-WebSocket-Version: 13\r\n' +
+    (token === undefined ? '' : `Authorization: Bearer ${token}\r\n`) +
     '\r\n'
   );
 }
@@ -49,7 +51,7 @@ export interface OpenSocket {
 }
 
 /** Connects and upgrades, within `timeoutMs`. */
-export function openWebSocket(host: string, port: number, path: string, timeoutMs = 10_000): Promise<OpenSocket> {
+export function openWebSocket(host: string, port: number, path: string, timeoutMs = 10_000, token?: string): Promise<OpenSocket> {
   return new Promise((resolve, reject) => {
     const key = randomBytes(16).toString('base64');
     const socket = connect({ host, port });
@@ -78,7 +80,7 @@ export function openWebSocket(host: string, port: number, path: string, timeoutM
       resolve({ socket, rest: received.subarray(end + 4) });
     };
     const onClose = (): void => fail(new Error(`websocket handshake with ${host}:${port}${path}: connection closed`));
-    socket.once('connect', () => socket.write(upgradeRequest(host, port, path, key)));
+    socket.once('connect', () => socket.write(upgradeRequest(host, port, path, key, token)));
     socket.on('data', onData);
     socket.on('error', fail);
     socket.on('close', onClose);

@@ -4,6 +4,8 @@ export interface WorkerPlan {
   readonly host: string;
   readonly port: number;
   readonly path: string;
+  /** Bearer token sent on each upgrade; undefined: none. */
+  readonly token: string | undefined;
   /** Global indices of this thread's connections, out of `totalConnections`. */
   readonly connections: readonly number[];
   readonly totalConnections: number;

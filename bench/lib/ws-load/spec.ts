@@ -9,8 +9,10 @@ export interface WsLoadSpec {
   readonly port: number;
   /** Loopback only; default 127.0.0.1. */
   readonly host?: string;
-  /** Default /upstream. */
+  /** Default /upstream. A token may also ride in it as `?token=…`. */
   readonly path?: string;
+  /** Bearer token for a service with authentication on (`npm run token -- --fleet`): sent as `Authorization: Bearer`. */
+  readonly token?: string;
   readonly connections: number;
   readonly robots: number;
   readonly eventsPerFrame: number;
@@ -35,6 +37,7 @@ export interface FilledSpec {
   readonly host: string;
   readonly port: number;
   readonly path: string;
+  readonly token: string | undefined;
   /** At most one per robot: every robot has exactly one writer. */
   readonly connections: number;
   readonly robots: number;
@@ -63,6 +66,7 @@ export function fillSpec(spec: WsLoadSpec): FilledSpec {
   if (port > 65535) throw new Error(`port must be an integer 1-65535, got ${port}`);
   const path = spec.path ?? '/upstream';
   if (!path.startsWith('/') || /[\s]/.test(path)) throw new Error(`path must start with / and hold no whitespace, got "${path}"`);
+  if (spec.token !== undefined && !/^[\x21-\x7e]+$/.test(spec.token)) throw new Error('token must be printable ASCII without spaces');
   const robots = positiveInteger('robots', spec.robots);
   const connections = Math.min(positiveInteger('connections', spec.connections), robots);
   const eventsPerFrame = positiveInteger('eventsPerFrame', spec.eventsPerFrame);
@@ -75,7 +79,7 @@ export function fillSpec(spec: WsLoadSpec): FilledSpec {
   if (/[,\p{Cc}]/u.test(runId) || runId !== runId.trim() || longest.length > 150) {
     throw new Error(`runId must make valid robot names (no comma, no control characters, at most 150 characters: "${longest}")`);
   }
-  return { host, port, path, connections, robots, eventsPerFrame, seconds: spec.seconds, threads, rate: spec.rate, inflight, runId };
+  return { host, port, path, token: spec.token, connections, robots, eventsPerFrame, seconds: spec.seconds, threads, rate: spec.rate, inflight, runId };
 }
 
 /** Thread t gets connections t, t + threads, …; each connection gets an equal share of the rate. */
@@ -87,6 +91,7 @@ export function planThreads(spec: FilledSpec): WorkerPlan[] {
       host: spec.host,
       port: spec.port,
       path: spec.path,
+      token: spec.token,
       connections,
       totalConnections: spec.connections,
       robots: spec.robots,

@@ -14,7 +14,7 @@ const port = parentPort!;
 const post = (message: WorkerMessage): void => port.postMessage(message);
 
 async function openAll(plan: WorkerPlan): Promise<OpenSocket[]> {
-  const opened = await Promise.allSettled(plan.connections.map(() => openWebSocket(plan.host, plan.port, plan.path, plan.handshakeMs)));
+  const opened = await Promise.allSettled(plan.connections.map(() => openWebSocket(plan.host, plan.port, plan.path, plan.handshakeMs, plan.token)));
   const failure = opened.find((o) => o.status === 'rejected');
   if (failure !== undefined) {
     for (const o of opened) if (o.status === 'fulfilled') o.value.socket.destroy();
