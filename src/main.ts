@@ -11,6 +11,7 @@ import { startAuth } from './auth/start-auth.js';
 import type { Config } from './config.js';
 import { IngestServer, MAX_BACKPRESSURE_BYTES } from './ingest/ingest-server.js';
 import { isNativeUws, loadUws } from './ingest/load-uws.js';
+import { ServiceMetrics } from './metrics/service-metrics.js';
 import { ProjectionService } from './projections/projection-service.js';
 import type { EventLog } from './store/event-log.js';
 import { openLog, type LogSpec } from './store/log-spec.js';
@@ -34,7 +35,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const uws = loadUws(config.allowUwsFallback, logger);
   const auth = startAuth(config, isNativeUws(uws), logger);
   const spec = logSpecOf(config);
-  const log = openLog(spec);
+  const metrics = new ServiceMetrics();
+  // Appends measured at the port, whichever adapter is behind it.
+  const log = metrics.meterLog(openLog(spec));
   const router = new Router(log, DEFAULT_ACTOR_SETTINGS, logger);
   const readSide = new ProjectionService(
     log,
@@ -53,6 +56,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   readSide.onRobotChanged(live.robotChanged);
   let ingest: IngestServer | undefined;
   let app: FastifyInstance | undefined;
+  // Read at scrape time, never polled. SQLite positions count rows; EventStoreDB's are byte offsets.
+  metrics.watchIngest(() => ingest);
+  metrics.watchActors(router);
+  metrics.watchProjections(readSide, log, { positionsComparable: spec.kind === 'sqlite' });
 
   const stop = async (): Promise<void> => {
     auth?.close();
@@ -70,7 +77,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       maxFrameBytes: config.maxFrameBytes,
       idleTimeoutSeconds: config.idleTimeoutSeconds,
       maxBackpressureBytes: MAX_BACKPRESSURE_BYTES,
-    }, logger, auth);
+    }, logger, auth, metrics.outcomes);
     const ingestPort = await ingest.listen();
 
     app = buildApp({
@@ -80,6 +87,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       admin: readSide,
       auth,
       live,
+      metrics,
       health: (): Health => {
         if (!readSide.isCaughtUp) return { status: 'starting', reason: 'projections are catching up with the log' };
         if (!log.available) return { status: 'degraded', reason: 'the event store cannot be reached' };

@@ -11,6 +11,7 @@ import { restAuthHook } from '../auth/rest-hook.js';
 import type { LiveHub } from './live/live-hub.js';
 import { registerLiveRoutes } from './live/live-routes.js';
 import { registerPageRoutes } from './page-routes.js';
+import { registerMetricsRoutes, type MetricsEndpoint } from '../metrics/rest-metrics.js';
 
 /** `starting`: projections are catching up; `degraded`: the event store cannot be reached. */
 export type Health = { readonly status: 'ok' } | { readonly status: 'starting' | 'degraded'; readonly reason: string };
@@ -23,6 +24,8 @@ export interface AppDeps extends RobotRouteDeps {
   readonly auth?: Authenticator | null;
   /** The live feed (GET /api/live); without it the route is absent. */
   readonly live?: LiveHub;
+  /** Prometheus text at GET /metrics and REST latency by route; without it, neither. */
+  readonly metrics?: MetricsEndpoint;
 }
 
 // Robot names are up to 150 characters; percent-encoded UTF-8 takes up to 12 characters each.
@@ -38,6 +41,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installErrorHandlers(app);
   // First of the onRequest hooks: nothing about the fleet, not even readiness, before the token.
   if (deps.auth) app.addHook('onRequest', restAuthHook(deps.auth));
+  if (deps.metrics !== undefined) registerMetricsRoutes(app, deps.metrics);
 
   app.get('/healthz', async (_request, reply) => {
     const health = deps.health();

@@ -8,7 +8,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { WriteAccess } from '../auth/scope.js';
 import type { Grant, TokenSet } from '../auth/token-set.js';
 import { FrameHandler } from './frame-handler.js';
-import { ConnectionReplies } from './frame-reply.js';
+import { ConnectionReplies, type StatusTally } from './frame-reply.js';
 import type { Uws } from './load-uws.js';
 
 export const INGEST_PATH = '/upstream';
@@ -55,6 +55,9 @@ export class IngestServer {
   private readonly sockets = new Map<Socket, Connection>();
   private stopFollowingTokens: (() => void) | undefined;
   private readonly frames: FrameHandler;
+  /** Connections accepted and closed since start (metrics). */
+  private opened = 0;
+  private closed = 0;
 
   constructor(
     private readonly uws: Uws,
@@ -63,6 +66,8 @@ export class IngestServer {
     private readonly logger: Logger,
     /** Null: no authentication, every connection writes any robot. */
     private readonly auth: Authenticator | null = null,
+    /** Counts every status line answered (metrics); null: not counted. */
+    private readonly tally: StatusTally | null = null,
   ) {
     this.frames = new FrameHandler(router, settings.maxFrameBytes);
   }
@@ -81,7 +86,8 @@ export class IngestServer {
       // implements only the default one.
       ...(this.auth === null ? {} : { upgrade: this.upgradeWithToken(this.auth) }),
       open: (ws) => {
-        const replies = new ConnectionReplies({ send: (reply) => ws.cork(() => ws.send(reply, false)) });
+        const replies = new ConnectionReplies({ send: (reply) => ws.cork(() => ws.send(reply, false)) }, this.tally);
+        this.opened++;
         const granted = this.auth === null ? null : (ws.getUserData() as Authenticated);
         this.sockets.set(ws, { replies, access: granted?.access ?? null, grant: granted?.grant ?? null });
       },
@@ -90,6 +96,7 @@ export class IngestServer {
         this.frames.handle(connection.replies, message, isBinary, connection.access);
       },
       close: (ws) => {
+        this.closed++;
         this.sockets.get(ws)?.replies.close();
         this.sockets.delete(ws);
       },
@@ -108,6 +115,11 @@ export class IngestServer {
         resolve(uws.us_socket_local_port(token as unknown as import('uWebSockets.js').us_socket));
       });
     });
+  }
+
+  /** Connections open now, and accepted and closed since start (read per scrape, not per event). */
+  connectionCounts(): { open: number; opened: number; closed: number } {
+    return { open: this.sockets.size, opened: this.opened, closed: this.closed };
   }
 
   /** Stops accepting connections and frames; answers every frame already received; closes sockets (1001). */
