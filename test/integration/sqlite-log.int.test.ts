@@ -12,22 +12,27 @@ import { LOG_START, type RecordedChunk, type Subscription } from '../../src/stor
 import { LOG_FILE_NAME } from '../../src/store/sqlite/schema.js';
 import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
 import { block, eventLogContract, joined, readWholeStream, series, values } from '../contract/event-log.contract.js';
+import { mulberry32, randomInt } from '../../src/tools/random.js';
 
 function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'telemetry-sqlite-log-'));
 }
 
-eventLogContract('SqliteEventLog', async () => {
-  const dataDir = tempDataDir();
-  const log = new SqliteEventLog({ dataDir, pollIntervalMs: 20 });
-  return {
-    log,
-    async cleanup() {
-      await log.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-});
+// Reads join the per-stream index and the unindexed chain: run the contract with every row indexed
+// at once, with the default, and with nothing indexed until close (every read walks the chain).
+for (const [label, indexEveryRows] of [['', undefined], [', indexing every row', 1], [', never indexing while open', Number.MAX_SAFE_INTEGER]] as const) {
+  eventLogContract(`SqliteEventLog${label}`, async () => {
+    const dataDir = tempDataDir();
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 20, indexEveryRows });
+    return {
+      log,
+      async cleanup() {
+        await log.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  });
+}
 
 describe('SqliteEventLog specifics', () => {
   let dataDir: string;
@@ -310,3 +315,128 @@ describe('SqliteEventLog scanStream', () => {
     }
   });
 });
+
+describe('SqliteEventLog index and chain', () => {
+  // The previous release's layout (format 1): chunks keyed by (stream_id, first_rev), no chains.
+  const FORMAT_1 = `
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+    CREATE TABLE chunks (
+      position INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL REFERENCES streams(id),
+      first_rev INTEGER NOT NULL CHECK (first_rev >= 0), count INTEGER NOT NULL CHECK (count > 0),
+      events BLOB NOT NULL CHECK (length(events) = count * 24), UNIQUE (stream_id, first_rev)) STRICT;
+    CREATE TRIGGER chunks_contiguous BEFORE INSERT ON chunks
+      WHEN NEW.first_rev <> coalesce((SELECT first_rev + count FROM chunks WHERE stream_id = NEW.stream_id ORDER BY first_rev DESC LIMIT 1), 0)
+      BEGIN SELECT RAISE(ABORT, 'revision conflict'); END;
+    CREATE TRIGGER chunks_append_only_update BEFORE UPDATE ON chunks BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+    CREATE TRIGGER chunks_append_only_delete BEFORE DELETE ON chunks BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+    INSERT INTO meta VALUES ('format', '1'), ('log_id', 'format-one-log');`;
+
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = tempDataDir();
+  });
+  afterEach(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Checks every read the log offers against the events appended, for each stream. */
+  async function expectReadsMatch(log: SqliteEventLog, expected: Map<string, number[]>, random: () => number): Promise<void> {
+    for (const [stream, events] of expected) {
+      const count = events.length / 3;
+      expect(values(await readWholeStream(log, stream, 7))).toEqual(events);
+      const scanned: number[] = [];
+      expect(await log.scanStream(stream, (block) => scanned.push(...block))).toBe(count);
+      expect(scanned).toEqual(events);
+      const head = await log.head(stream);
+      expect(head).toEqual({ revision: BigInt(count - 1), x: events.at(-3), y: events.at(-2), timestamp: events.at(-1) });
+      for (let probe = 0; probe < 20; probe++) {
+        const from = randomInt(random, 0, count + 2);
+        const max = randomInt(random, 1, 40);
+        const chunk = await log.readStream(stream, BigInt(from), max);
+        const want = events.slice(from * 3, Math.min(count, from + max) * 3);
+        if (want.length === 0) expect(chunk).toBeNull();
+        else expect(values(chunk!.events)).toEqual(want);
+      }
+    }
+  }
+
+  it('reads exactly what was appended wherever the index ends, across writers, reopen and read-only instances', async () => {
+    const random = mulberry32(20261127);
+    const expected = new Map<string, number[]>();
+    const streams = ['a', 'b', 'c', 'd'];
+    let t = 0;
+    const appendSome = async (log: SqliteEventLog, rounds: number) => {
+      for (let round = 0; round < rounds; round++) {
+        // Several appends per group commit; some larger than one row (1,024 events).
+        await Promise.all(streams.map(async (stream) => {
+          if (random() < 0.3) return;
+          const size = random() < 0.05 ? randomInt(random, 1000, 2100) : randomInt(random, 1, 5);
+          const events = new Float64Array(size * 3);
+          for (let i = 0; i < size; i++) events.set([random() * 100, random() * -100, t++], i * 3);
+          const have = expected.get(stream) ?? [];
+          const revision = have.length === 0 ? 'no_stream' : BigInt(have.length / 3 - 1);
+          await log.append(stream, events, revision);
+          expected.set(stream, have.concat(values(events)));
+        }));
+      }
+    };
+    // A writer that indexes every third row, then one that never indexes while open, then a
+    // read-only view of tails nobody has indexed.
+    const first = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 3 });
+    await appendSome(first, 40);
+    await expectReadsMatch(first, expected, random);
+    const unindexing = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: Number.MAX_SAFE_INTEGER });
+    await appendSome(unindexing, 15);
+    await appendSome(first, 15);
+    const reader = new SqliteEventLog({ dataDir, pollIntervalMs: 0, readonly: true });
+    await expectReadsMatch(reader, expected, random);
+    await expectReadsMatch(first, expected, random);
+    await reader.close();
+    await unindexing.close();
+    await first.close();
+    const reopened = new SqliteEventLog({ dataDir, pollIntervalMs: 0 });
+    try {
+      await expectReadsMatch(reopened, expected, random);
+      const db = new Database(join(dataDir, LOG_FILE_NAME), { readonly: true });
+      // A clean close leaves every row indexed, once.
+      expect(db.prepare('SELECT count(*) FROM heads WHERE indexed_rev < next_rev').pluck().get()).toBe(0);
+      expect(db.prepare('SELECT count(*) FROM chunk_index').pluck().get()).toBe(db.prepare('SELECT count(*) FROM chunks').pluck().get());
+      db.close();
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('migrates a format-1 log: same events, same positions, same identity, and appends continue', async () => {
+    const db = new Database(join(dataDir, LOG_FILE_NAME));
+    db.exec(FORMAT_1);
+    db.exec("INSERT INTO streams (id, name) VALUES (1, 'Bender'), (2, 'Calculon'), (3, 'Nobody')");
+    const insert = db.prepare('INSERT INTO chunks (stream_id, first_rev, count, events) VALUES (?, ?, ?, ?)');
+    const bytes = (...events: number[]) => Buffer.from(Float64Array.from(events).buffer);
+    insert.run(1, 0, 2, bytes(0, 0, 1, 3, 4, 2));
+    insert.run(2, 0, 1, bytes(1, 1, 1));
+    insert.run(1, 2, 1, bytes(3, 0, 3));
+    db.close();
+
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0 });
+    try {
+      expect(await log.identity()).toBe('sqlite:format-one-log');
+      expect(values((await log.readStream('Bender', 0n, 10))!.events)).toEqual([0, 0, 1, 3, 4, 2, 3, 0, 3]);
+      expect(flattenPositions(await log.readAll(LOG_START, 10))).toEqual(['1 Bender@0', '2 Calculon@0', '3 Bender@2']);
+      expect(await log.head('Nobody')).toBeNull();
+      expect(await log.head('Calculon')).toEqual({ revision: 0n, x: 1, y: 1, timestamp: 1 });
+      await expect(log.append('Bender', block([9, 9, 9]), 1n)).rejects.toSatisfy((e: unknown) => hasCode(e, 'REVISION_CONFLICT'));
+      await log.append('Bender', block([6, 4, 4]), 2n);
+      await log.append('Nobody', block([0, 0, 0]), 'no_stream');
+      expect(values((await log.readStream('Bender', 2n, 10))!.events)).toEqual([3, 0, 3, 6, 4, 4]);
+      expect(await log.head('Nobody')).toEqual({ revision: 0n, x: 0, y: 0, timestamp: 0 });
+    } finally {
+      await log.close();
+    }
+  });
+});
+
+function flattenPositions(chunks: RecordedChunk[]): string[] {
+  return chunks.map((chunk) => `${chunk.position} ${chunk.stream}@${chunk.firstRevision}`);
+}

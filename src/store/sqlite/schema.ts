@@ -1,9 +1,21 @@
 // Opens the embedded log's SQLite database and brings its schema to the current format.
 //
-// One row per stream per commit: (position, stream_id, first_rev, count, events). `events` is the
-// little-endian bytes of a Float64Array of (x, y, timestamp) triples. Packing a commit's events for
-// one robot into one row is what makes durable group commits cheap: 1,000 robots × 20 events is
-// 1,000 rows, not 20,000. Rows are never updated or deleted; triggers enforce it.
+// `chunks` is the log: one row per stream per commit, (position, stream_id, first_rev, count,
+// events, prev). `events` is the little-endian bytes of a Float64Array of (x, y, timestamp)
+// triples; `prev` is the position of the stream's previous row. Packing a commit's events for one
+// robot into one row is what makes durable group commits cheap: 1,000 robots × 20 events is 1,000
+// rows, not 20,000. Rows are never updated or deleted; triggers enforce it.
+//
+// Rows are keyed by position only, so a commit appends to the end of one B-tree. The per-stream
+// lookup (`chunk_index`, keyed by stream and revision) is filled a stream's tail at a time, not per
+// commit: a B-tree keyed by stream takes a page write per robot per commit, and with a
+// thousand robots in every commit those page writes were 90 % of the commit (format 1 measured
+// 16 ms per 1,000-row commit, this layout 3 ms). Rows not yet indexed are the suffix of their
+// stream's chain, reached from `heads.last_position` through `prev`.
+//
+// `heads` holds, per stream, the next revision, the last row and how far the index reaches. It is
+// derived from `chunks` (and rebuilt from it by the format-1 migration); a trigger keeps it in step
+// with every insert, inside the inserting transaction.
 
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -12,7 +24,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 export const LOG_FILE_NAME = 'events.sqlite';
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -29,14 +41,32 @@ CREATE TABLE IF NOT EXISTS chunks (
   first_rev INTEGER NOT NULL CHECK (first_rev >= 0),
   count     INTEGER NOT NULL CHECK (count > 0),
   events    BLOB    NOT NULL CHECK (length(events) = count * 24),
-  UNIQUE (stream_id, first_rev)
+  prev      INTEGER
 ) STRICT;
--- Every row continues its stream exactly where the previous one ended: no gap, no overlap, whoever
--- writes. The expected-revision check of an append is this trigger (and the UNIQUE key) refusing it.
+CREATE TABLE IF NOT EXISTS heads (
+  stream_id     INTEGER PRIMARY KEY REFERENCES streams(id),
+  next_rev      INTEGER NOT NULL,
+  last_position INTEGER,
+  -- Rows of the stream with first_rev below this are in chunk_index; the others are its chain's tail.
+  indexed_rev   INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS chunk_index (
+  stream_id INTEGER NOT NULL,
+  first_rev INTEGER NOT NULL,
+  position  INTEGER NOT NULL,
+  PRIMARY KEY (stream_id, first_rev)
+) STRICT, WITHOUT ROWID;
+-- Every row continues its stream exactly where the previous one ended, and links to it: no gap, no
+-- overlap, whoever writes. The expected-revision check of an append is this trigger refusing it.
 CREATE TRIGGER IF NOT EXISTS chunks_contiguous BEFORE INSERT ON chunks
-  WHEN NEW.first_rev <> coalesce(
-    (SELECT first_rev + count FROM chunks WHERE stream_id = NEW.stream_id ORDER BY first_rev DESC LIMIT 1), 0)
+  WHEN NEW.first_rev IS NOT (SELECT next_rev FROM heads WHERE stream_id = NEW.stream_id)
+    OR NEW.prev IS NOT (SELECT last_position FROM heads WHERE stream_id = NEW.stream_id)
   BEGIN SELECT RAISE(ABORT, 'revision conflict'); END;
+CREATE TRIGGER IF NOT EXISTS chunks_advance_head AFTER INSERT ON chunks
+  BEGIN UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position
+         WHERE stream_id = NEW.stream_id; END;
+CREATE TRIGGER IF NOT EXISTS streams_head AFTER INSERT ON streams
+  BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev) VALUES (NEW.id, 0, NULL, 0); END;
 CREATE TRIGGER IF NOT EXISTS chunks_append_only_update BEFORE UPDATE ON chunks
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS chunks_append_only_delete BEFORE DELETE ON chunks
@@ -45,6 +75,28 @@ CREATE TRIGGER IF NOT EXISTS streams_append_only_update BEFORE UPDATE ON streams
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS streams_append_only_delete BEFORE DELETE ON streams
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+`;
+
+// Format 1 kept chunks keyed by (stream_id, first_rev) and had no prev/heads/index. The rows move
+// over unchanged, linked in revision order, every one of them indexed.
+const MIGRATE_FROM_1 = `
+DROP TRIGGER chunks_contiguous;
+DROP TRIGGER chunks_append_only_update;
+DROP TRIGGER chunks_append_only_delete;
+ALTER TABLE chunks RENAME TO chunks_v1;
+${DDL}
+DROP TRIGGER chunks_contiguous;
+DROP TRIGGER chunks_advance_head;
+INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev)
+  SELECT s.id, coalesce(max(c.first_rev + c.count), 0), max(c.position), coalesce(max(c.first_rev + c.count), 0)
+    FROM streams s LEFT JOIN chunks_v1 c ON c.stream_id = s.id GROUP BY s.id;
+INSERT INTO chunks (position, stream_id, first_rev, count, events, prev)
+  SELECT position, stream_id, first_rev, count, events,
+         lag(position) OVER (PARTITION BY stream_id ORDER BY first_rev)
+    FROM chunks_v1 ORDER BY position;
+INSERT INTO chunk_index (stream_id, first_rev, position) SELECT stream_id, first_rev, position FROM chunks ORDER BY stream_id, first_rev;
+DROP TABLE chunks_v1;
+${DDL}
 `;
 
 export interface OpenOptions {
@@ -73,12 +125,17 @@ export function openLogDatabase(dataDir: string, options: OpenOptions = {}): Dat
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.transaction(() => {
-      db.exec(DDL);
-      const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('format') as { value: string } | undefined;
-      if (row === undefined) {
+      const format = storedFormat(db);
+      if (format === 1) {
+        db.exec(MIGRATE_FROM_1);
+        db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(String(FORMAT_VERSION));
+      } else if (format === undefined) {
+        db.exec(DDL);
         db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('format', String(FORMAT_VERSION));
-      } else if (Number(row.value) !== FORMAT_VERSION) {
-        throw new Error(`${file} has log format ${row.value}; this version reads format ${FORMAT_VERSION}`);
+      } else if (format !== FORMAT_VERSION) {
+        throw new Error(`${file} has log format ${format}; this version reads formats 1 and ${FORMAT_VERSION}`);
+      } else {
+        db.exec(DDL);
       }
       // A random id minted with the log: checkpoints name the log they were taken from.
       db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run('log_id', randomUUID());
@@ -88,4 +145,11 @@ export function openLogDatabase(dataDir: string, options: OpenOptions = {}): Dat
     throw error;
   }
   return db;
+}
+
+function storedFormat(db: Database.Database): number | undefined {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+  if (!hasMeta) return undefined;
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string } | undefined;
+  return row === undefined ? undefined : Number(row.value);
 }

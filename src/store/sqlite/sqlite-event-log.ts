@@ -4,6 +4,10 @@
 // transaction and one fsync. Each append's expected revision is checked inside that transaction,
 // so a concurrent writer — another process on the same data dir — can never interleave with it;
 // a mismatch fails only that append, with our conflict error, and the others commit.
+//
+// A stream's newest rows are found through its chain (see schema.ts); once this instance has
+// written `indexEveryRows` rows to a stream, the commit that follows also moves that stream's tail
+// into the per-stream index. Reads join the two: index below `indexed_rev`, chain above it.
 
 import type Database from 'better-sqlite3';
 import { createError, TelemetryError } from '../../domain/errors.js';
@@ -22,7 +26,7 @@ import {
 } from '../event-log.js';
 import { fromBlob, toBlob } from './blob.js';
 import { openLogDatabase } from './schema.js';
-import { prepareStatements, type ChunkRow, type Statements } from './statements.js';
+import { prepareStatements, type ChunkRow, type HeadRow, type Statements, type TailRow } from './statements.js';
 import { SubscriptionHub } from './subscriptions.js';
 
 /**
@@ -30,6 +34,12 @@ import { SubscriptionHub } from './subscriptions.js';
  * large append is split: reading 100 events never copies more than this many.
  */
 const MAX_ROW_EVENTS = 1024;
+
+/**
+ * Rows a stream may gather outside chunk_index before a commit indexes them. Larger means fewer
+ * index page writes per row; smaller keeps the chain a read walks short.
+ */
+const INDEX_EVERY_ROWS = 32;
 
 /** Revisions per rebuild-scan window: bounds the blob one read materialises (24 B per event). */
 const SCAN_WINDOW = 65_536;
@@ -39,6 +49,8 @@ export interface SqliteEventLogOptions {
   readonly readonly?: boolean;
   /** How often live subscriptions look for commits by other processes; 0 turns polling off. */
   readonly pollIntervalMs?: number;
+  /** Rows a stream gathers before a commit indexes its tail (default INDEX_EVERY_ROWS; tests vary it). */
+  readonly indexEveryRows?: number;
 }
 
 interface PendingAppend {
@@ -59,11 +71,20 @@ export class SqliteEventLog implements EventLog {
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
   private closed = false;
+  private readonly readonly: boolean;
   private commitFailed = false;
+  /** Rows this instance has written per stream id since that stream's tail was last indexed. */
+  private readonly unindexedRows = new Map<number, number>();
+  /** Streams whose unindexed rows reached `indexEveryRows`, in the order they did. */
+  private readonly due = new Set<number>();
+  private readonly indexEveryRows: number;
   private readonly commitBatch: (batch: PendingAppend[], created: Array<[string, number]>) => RecordedChunk[];
+  private readonly indexAllTails: () => void;
 
   constructor(options: SqliteEventLogOptions) {
-    this.db = openLogDatabase(options.dataDir, { readonly: options.readonly ?? false });
+    this.readonly = options.readonly ?? false;
+    this.indexEveryRows = options.indexEveryRows ?? INDEX_EVERY_ROWS;
+    this.db = openLogDatabase(options.dataDir, { readonly: this.readonly });
     this.sql = prepareStatements(this.db);
     this.hub = new SubscriptionHub(
       {
@@ -77,8 +98,21 @@ export class SqliteEventLog implements EventLog {
       for (const pending of batch) {
         this.appendInTransaction(pending, created, chunks);
       }
+      // Streams written at the same pace come due in the same commit: index at most twice the
+      // steady-state share per commit, oldest due first, so that work spreads instead of piling up.
+      let budget = 8 + 2 * Math.ceil(chunks.length / this.indexEveryRows);
+      for (const id of this.due) {
+        if (budget-- === 0) break;
+        this.indexTail(id);
+      }
       return chunks;
     }).immediate;
+    this.indexAllTails = this.db.transaction(() => {
+      for (const id of this.sql.streamsWithTails.all()) this.indexTail(id);
+    }).immediate;
+    // Tails left by a crash, or by other processes, are indexed once here rather than walked by
+    // every read until this instance happens to write to them again.
+    if (!this.readonly) this.indexAllTails();
   }
 
   get available(): boolean {
@@ -127,20 +161,24 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
-  /** Checks the expected revision and inserts the events as rows of at most MAX_ROW_EVENTS. */
-  private appendInTransaction(pending: PendingAppend, created: Array<[string, number]>, chunks: RecordedChunk[]): void {
+  /** Inserts the events as rows of at most MAX_ROW_EVENTS; the insert is the expected-revision check. */
+  private appendInTransaction(
+    pending: PendingAppend,
+    created: Array<[string, number]>,
+    chunks: RecordedChunk[],
+  ): void {
     const { stream, events, expected } = pending;
     let id = this.ids.get(stream) ?? this.sql.streamId.get(stream)?.id;
-    const headRevision = () => (id === undefined ? undefined : this.sql.headRevision.get(id)?.rev);
+    const nextRevision = () => (id === undefined ? 0 : (this.sql.head.get(id)?.next_rev ?? 0));
     const conflict = () => {
-      pending.outcome = revisionConflict(stream, expected, headRevision() ?? 'no_stream');
+      const next = nextRevision();
+      pending.outcome = revisionConflict(stream, expected, next === 0 ? 'no_stream' : BigInt(next - 1));
     };
     // The revision the first row must have. No head lookup for the usual cases: the insert itself is
-    // the check (the contiguity trigger and the UNIQUE key refuse a row that does not follow the head).
+    // the check (the contiguity trigger refuses a row that does not follow the head).
     let firstRevision: number;
     if (expected === 'any') {
-      const actual = headRevision();
-      firstRevision = actual === undefined ? 0 : actual + 1;
+      firstRevision = nextRevision();
     } else if (expected === 'no_stream') {
       firstRevision = 0;
     } else {
@@ -153,68 +191,118 @@ export class SqliteEventLog implements EventLog {
     }
     const count = events.length / EVENT_STRIDE;
     let position = 0;
+    let rows = 0;
     for (let offset = 0; offset < count; offset += MAX_ROW_EVENTS) {
       const rowEvents = events.subarray(offset * EVENT_STRIDE, Math.min(count, offset + MAX_ROW_EVENTS) * EVENT_STRIDE);
       const rowRevision = firstRevision + offset;
       try {
-        position = Number(this.sql.insertChunk.run(id, rowRevision, rowEvents.length / EVENT_STRIDE, toBlob(rowEvents)).lastInsertRowid);
+        position = Number(this.sql.insertChunk.run(id, rowRevision, rowEvents.length / EVENT_STRIDE, toBlob(rowEvents), id).lastInsertRowid);
       } catch (error) {
         // Only the first row can collide: the rest follow rows this append has just written.
         if (offset === 0 && isConflict(error)) return conflict();
         throw error;
       }
+      rows++;
       chunks.push({ position: BigInt(position), stream, firstRevision: BigInt(rowRevision), events: rowEvents });
     }
+    const unindexed = (this.unindexedRows.get(id) ?? 0) + rows;
+    this.unindexedRows.set(id, unindexed);
+    if (unindexed >= this.indexEveryRows) this.due.add(id);
     pending.outcome = {
       nextExpectedRevision: BigInt(firstRevision + count - 1),
       position: BigInt(position),
     };
   }
 
+  private indexTail(id: number): void {
+    this.sql.indexTail.run({ stream: id });
+    this.sql.markIndexed.run(id);
+    this.unindexedRows.set(id, 0);
+    this.due.delete(id);
+  }
+
   async readStream(stream: string, fromRevision: bigint, maxCount: number): Promise<RecordedChunk | null> {
-    const from = Number(fromRevision);
     const id = this.idOf(stream);
     if (id === undefined || maxCount <= 0) return null;
+    return this.snapshot(() => this.readStreamSync(id, stream, Number(fromRevision), maxCount));
+  }
+
+  private readStreamSync(id: number, stream: string, from: number, maxCount: number): RecordedChunk | null {
+    const head = this.sql.head.get(id);
+    if (head === undefined || from >= head.next_rev) return null;
+    const end = Math.min(head.next_rev, from + maxCount);
     const parts: Float64Array[] = [];
     let total = 0;
     let position = 0;
-    const first = this.sql.chunkAt.get({ stream: id, rev: from, take: maxCount });
-    if (first !== undefined && from - first.first_rev < first.count) {
-      // The row's blob was cut to the requested events by the query.
+    const indexedEnd = Math.min(end, head.indexed_rev);
+    if (from < indexedEnd) {
+      const want = indexedEnd - from;
+      // The indexed rows are contiguous from revision 0, so this row holds `from`; the query cut
+      // its blob to the requested events.
+      const first = this.sql.chunkAt.get({ stream: id, rev: from, take: want })!;
       const events = fromBlob(first.events);
       parts.push(events);
       total += events.length / EVENT_STRIDE;
       position = first.position;
-    }
-    // Every chunk holds at least one event, so the rest needs at most that many rows.
-    if (total < maxCount) {
-      for (const row of this.sql.chunksAfter.all(id, first?.first_rev ?? -1, maxCount - total)) {
-        const take = Math.min(row.count, maxCount - total);
-        const events = fromBlob(row.events);
-        parts.push(take === row.count ? events : events.subarray(0, take * EVENT_STRIDE));
-        total += take;
-        position = row.position;
-        if (total === maxCount) break;
+      // Every row holds at least one event, so the rest needs at most that many rows.
+      if (total < want) {
+        for (const row of this.sql.chunksAfter.all(id, first.first_rev, want - total)) {
+          const take = Math.min(row.count, want - total);
+          const rowEvents = fromBlob(row.events);
+          parts.push(take === row.count ? rowEvents : rowEvents.subarray(0, take * EVENT_STRIDE));
+          total += take;
+          position = row.position;
+          if (total === want) break;
+        }
       }
     }
-    if (total === 0) return null;
+    if (end > head.indexed_rev) {
+      const tailFrom = Math.max(from, head.indexed_rev);
+      for (const row of this.tailFrom(id, tailFrom)) {
+        const skip = Math.max(0, tailFrom - row.first_rev);
+        const take = Math.min(row.count - skip, end - (from + total));
+        if (take <= 0) break;
+        parts.push(fromBlob(row.events).subarray(skip * EVENT_STRIDE, (skip + take) * EVENT_STRIDE));
+        total += take;
+        position = row.position;
+      }
+    }
     return { position: BigInt(position), stream, firstRevision: BigInt(from), events: concat(parts, total) };
+  }
+
+  /** The stream's unindexed rows that hold revision `from` or later, oldest first. */
+  private tailFrom(id: number, from: number): TailRow[] {
+    return this.sql.tail.all({ stream: id, from }).reverse();
   }
 
   async scanStream(stream: string, visit: (events: Float64Array) => void): Promise<number> {
     const id = this.idOf(stream);
     if (id === undefined) return 0;
-    const head = this.sql.headRevision.get(id)?.rev ?? -1;
-    let count = 0;
-    // One aligned copy per window of up to SCAN_WINDOW events: no per-row typed array or chunk object.
-    for (let lo = 0; lo <= head; lo += SCAN_WINDOW) {
-      const blob = this.sql.windowBlob.get(id, lo, lo + SCAN_WINDOW);
-      if (blob === null || blob === undefined) continue;
-      const events = fromBlob(blob);
-      visit(events);
-      count += events.length / EVENT_STRIDE;
-    }
-    return count;
+    return this.snapshot(() => {
+      const head: HeadRow | undefined = this.sql.head.get(id);
+      if (head === undefined) return 0;
+      let count = 0;
+      // One aligned copy per window of up to SCAN_WINDOW events: no per-row typed array or chunk object.
+      for (let lo = 0; lo < head.indexed_rev; lo += SCAN_WINDOW) {
+        const blob = this.sql.windowBlob.get(id, lo, Math.min(lo + SCAN_WINDOW, head.indexed_rev));
+        if (blob === null || blob === undefined) continue;
+        const events = fromBlob(blob);
+        visit(events);
+        count += events.length / EVENT_STRIDE;
+      }
+      const tail = this.tailFrom(id, head.indexed_rev);
+      if (tail.length > 0) {
+        const events = fromBlob(Buffer.concat(tail.map((row) => row.events)));
+        visit(events);
+        count += events.length / EVENT_STRIDE;
+      }
+      return count;
+    });
+  }
+
+  /** Runs several reads against one snapshot of the database, so the head and the rows agree. */
+  private snapshot<T>(read: () => T): T {
+    return this.db.transaction(read).deferred();
   }
 
   async readAll(after: LogPosition, maxEvents: number): Promise<RecordedChunk[]> {
@@ -235,10 +323,12 @@ export class SqliteEventLog implements EventLog {
   async head(stream: string): Promise<StreamHead | null> {
     const id = this.idOf(stream);
     if (id === undefined) return null;
-    const row = this.sql.headEvent.get(id);
-    if (row === undefined) return null;
-    const last = fromBlob(row.last);
-    return { revision: BigInt(row.rev), x: last[0]!, y: last[1]!, timestamp: last[2]! };
+    return this.snapshot(() => {
+      const head = this.sql.head.get(id);
+      if (head === undefined || head.last_position === null) return null;
+      const last = fromBlob(this.sql.lastEvent.get(head.last_position)!);
+      return { revision: BigInt(head.next_rev - 1), x: last[0]!, y: last[1]!, timestamp: last[2]! };
+    });
   }
 
   async listStreams(): Promise<string[]> {
@@ -267,6 +357,14 @@ export class SqliteEventLog implements EventLog {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    // A clean stop leaves no tails: the next start's reads go straight to the index.
+    if (!this.readonly && !this.commitFailed) {
+      try {
+        this.indexAllTails();
+      } catch {
+        // Only an optimisation: reads walk the chain of whatever is left unindexed.
+      }
+    }
     this.hub.closeAll();
     this.db.close();
   }
@@ -303,10 +401,10 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
-/** A refused insert: another writer's row at this revision (UNIQUE) or not following the head (trigger). */
+/** A refused insert: the row does not follow its stream's head (another writer got there first). */
 function isConflict(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || (code === 'SQLITE_CONSTRAINT_TRIGGER' && /revision conflict/.test(String((error as Error).message)));
+  return code === 'SQLITE_CONSTRAINT_TRIGGER' && /revision conflict/.test(String((error as Error).message));
 }
 
 

@@ -10,41 +10,82 @@ export interface ChunkRow {
   events: Buffer;
 }
 
+export interface HeadRow {
+  next_rev: number;
+  last_position: number | null;
+  indexed_rev: number;
+}
+
+export interface TailRow {
+  position: number;
+  first_rev: number;
+  count: number;
+  events: Buffer;
+}
+
 export function prepareStatements(db: Database.Database) {
   return {
     streamId: db.prepare<[string], { id: number }>('SELECT id FROM streams WHERE name = ?'),
     streamName: db.prepare<[number], { name: string }>('SELECT name FROM streams WHERE id = ?'),
     insertStream: db.prepare<[string]>('INSERT INTO streams (name) VALUES (?)'),
     listStreams: db.prepare<[], { name: string }>('SELECT name FROM streams ORDER BY id'),
-    headRevision: db.prepare<[number], { rev: number }>(
-      'SELECT first_rev + count - 1 AS rev FROM chunks WHERE stream_id = ? ORDER BY first_rev DESC LIMIT 1',
-    ),
+    head: db.prepare<[number], HeadRow>('SELECT next_rev, last_position, indexed_rev FROM heads WHERE stream_id = ?'),
     // Only the last event's 24 bytes are read, however large the chunk.
-    headEvent: db.prepare<[number], { rev: number; last: Buffer }>(
-      `SELECT first_rev + count - 1 AS rev, substr(events, length(events) - 23, 24) AS last
-         FROM chunks WHERE stream_id = ? ORDER BY first_rev DESC LIMIT 1`,
+    lastEvent: db.prepare<[number], Buffer>('SELECT substr(events, length(events) - 23, 24) FROM chunks WHERE position = ?').pluck(),
+    // `prev` comes from the head in the same statement; the contiguity trigger checks both it and
+    // first_rev against the head, so a row can only ever extend its stream's chain.
+    insertChunk: db.prepare<[number, number, number, Buffer, number]>(
+      `INSERT INTO chunks (stream_id, first_rev, count, events, prev)
+       VALUES (?, ?, ?, ?, (SELECT last_position FROM heads WHERE stream_id = ?))`,
     ),
-    insertChunk: db.prepare<[number, number, number, Buffer]>(
-      'INSERT INTO chunks (stream_id, first_rev, count, events) VALUES (?, ?, ?, ?)',
+    // The stream's rows not yet in chunk_index, newest first: its chain from the head back to the
+    // first row at or above `indexed_rev`, or back to the row holding revision @from if that is later.
+    tail: db.prepare<[{ stream: number; from: number }], TailRow>(
+      `WITH RECURSIVE chain(position, first_rev, count, events, prev) AS (
+         SELECT c.position, c.first_rev, c.count, c.events, c.prev
+           FROM heads h JOIN chunks c ON c.position = h.last_position
+          WHERE h.stream_id = @stream AND c.first_rev >= h.indexed_rev AND c.first_rev + c.count > @from
+         UNION ALL
+         SELECT c.position, c.first_rev, c.count, c.events, c.prev
+           FROM chain JOIN chunks c ON c.position = chain.prev
+          WHERE c.first_rev >= (SELECT indexed_rev FROM heads WHERE stream_id = @stream)
+            AND c.first_rev + c.count > @from)
+       SELECT position, first_rev, count, events FROM chain`,
     ),
-    // The chunk holding revision @rev (or the last one before it), with only the bytes of up to
-    // @take events from @rev on: a small page out of a large row copies just what it returns.
+    // Moves a stream's tail into chunk_index: everything below its next revision becomes indexed.
+    indexTail: db.prepare<[{ stream: number }]>(
+      `INSERT INTO chunk_index (stream_id, first_rev, position)
+       WITH RECURSIVE chain(position, first_rev, prev) AS (
+         SELECT c.position, c.first_rev, c.prev FROM heads h JOIN chunks c ON c.position = h.last_position
+          WHERE h.stream_id = @stream AND c.first_rev >= h.indexed_rev
+         UNION ALL
+         SELECT c.position, c.first_rev, c.prev FROM chain JOIN chunks c ON c.position = chain.prev
+          WHERE c.first_rev >= (SELECT indexed_rev FROM heads WHERE stream_id = @stream))
+       SELECT @stream, first_rev, position FROM chain ORDER BY first_rev`,
+    ),
+    markIndexed: db.prepare<[number]>('UPDATE heads SET indexed_rev = next_rev WHERE stream_id = ?'),
+    streamsWithTails: db.prepare<[], number>('SELECT stream_id FROM heads WHERE indexed_rev < next_rev').pluck(),
+    // The indexed row holding revision @rev (or the last one before it), with only the bytes of up
+    // to @take events from @rev on: a small page out of a large row copies just what it returns.
     chunkAt: db.prepare<[{ stream: number; rev: number; take: number }], ChunkRow>(
-      `SELECT position, stream_id, first_rev, count,
-              substr(events, max(0, @rev - first_rev) * 24 + 1, @take * 24) AS events
-         FROM chunks WHERE stream_id = @stream AND first_rev <= @rev ORDER BY first_rev DESC LIMIT 1`,
+      `SELECT c.position, c.stream_id, c.first_rev, c.count,
+              substr(c.events, max(0, @rev - c.first_rev) * 24 + 1, @take * 24) AS events
+         FROM chunk_index i JOIN chunks c ON c.position = i.position
+        WHERE i.stream_id = @stream AND i.first_rev <= @rev ORDER BY i.first_rev DESC LIMIT 1`,
     ),
     chunksAfter: db.prepare<[number, number, number], ChunkRow>(
-      `SELECT position, stream_id, first_rev, count, events FROM chunks
-        WHERE stream_id = ? AND first_rev > ? ORDER BY first_rev LIMIT ?`,
+      `SELECT c.position, c.stream_id, c.first_rev, c.count, c.events
+         FROM chunk_index i JOIN chunks c ON c.position = i.position
+        WHERE i.stream_id = ? AND i.first_rev > ? ORDER BY i.first_rev LIMIT ?`,
     ),
-    // The events of the chunks starting in a revision window, concatenated by SQLite into one blob:
-    // one row per window instead of one per chunk (live fleets commit one event per robot per
+    // The events of the indexed rows starting in a revision window, concatenated by SQLite into one
+    // blob: one row per window instead of one per chunk (live fleets commit one event per robot per
     // chunk, and materialising a row costs more than the event it carries). Needs SQLite ≥ 3.44
     // for the ordered aggregate; better-sqlite3 12 bundles a newer one.
     windowBlob: db.prepare<[number, number, number], Buffer | null>(
-      `SELECT CAST(group_concat(events, x'' ORDER BY first_rev) AS BLOB) FROM chunks
-        WHERE stream_id = ? AND first_rev >= ? AND first_rev < ?`,
+      `SELECT CAST(group_concat(c.events, x'' ORDER BY i.first_rev) AS BLOB)
+         FROM chunk_index i JOIN chunks c ON c.position = i.position
+        WHERE i.stream_id = ? AND i.first_rev >= ? AND i.first_rev < ?`,
     ).pluck(),
     allAfter: db.prepare<[number], ChunkRow>(
       'SELECT position, stream_id, first_rev, count, events FROM chunks WHERE position > ? ORDER BY position',
