@@ -1,8 +1,10 @@
 // GET /metrics on the real service in this process (real SQLite log, real uWS ingest socket, real
 // HTTP listener on port 0): events sent over the WebSocket come back as exact Prometheus counts.
 
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REASON } from '../../src/domain/wire-format.js';
+import { bearer, writeTokens } from '../support/auth-tokens.js';
 import { startTestService, type TestService } from '../support/in-process-service.js';
 import { IngestClient } from '../support/ingest-client.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -47,8 +49,8 @@ class Scrape {
   }
 }
 
-async function scrape(service: TestService): Promise<Scrape> {
-  const response = await fetch(`${service.http}/metrics`);
+async function scrape(service: TestService, token?: string): Promise<Scrape> {
+  const response = await fetch(`${service.http}/metrics`, { headers: token === undefined ? {} : bearer(token) });
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
   return new Scrape(parseSamples(await response.text()));
@@ -196,6 +198,41 @@ describe('GET /metrics', () => {
       expect(theirs.all('telemetry_process_resident_memory_bytes')).toHaveLength(1);
     } finally {
       await other.close();
+      otherDir.remove();
+    }
+  });
+});
+
+describe('GET /metrics with a tokens file', () => {
+  it('needs a read token, and counts events refused by a robot-scoped token', async () => {
+    const otherDir = makeTempDir();
+    const file = join(otherDir.path, 'tokens.json');
+    const [robotToken, readToken, fleetToken] = writeTokens(file, [
+      { type: 'robots', robots: ['Bender'] },
+      { type: 'read' },
+      { type: 'fleet' },
+    ]).map((t) => t.token) as [string, string, string];
+    const guarded = await startTestService({ TELEMETRY_DATA_DIR: otherDir.path, TELEMETRY_TOKENS_FILE: file });
+    let robot: IngestClient | undefined;
+    try {
+      expect((await fetch(`${guarded.http}/metrics`)).status).toBe(401);
+      expect((await fetch(`${guarded.http}/metrics`, { headers: bearer(fleetToken) })).status).toBe(403);
+
+      robot = await IngestClient.connect(guarded.ingestPort, '/upstream', bearer(robotToken));
+      expect(await robot.sendEvents(['1,1,1000,Bender', '1,1,1000,Flexo', '2,2,2000,Flexo'])).toEqual([
+        'OK',
+        'ERR forbidden robot',
+        'ERR forbidden robot',
+      ]);
+      const metrics = await scrape(guarded, readToken);
+      expect(metrics.value(EVENTS, { outcome: 'ok' })).toBe(1);
+      expect(metrics.value(EVENTS, { outcome: 'err', reason: 'forbidden robot' })).toBe(2);
+      expect(metrics.value('telemetry_actors')).toBe(1);
+      // The refused requests were observed too, under their route.
+      expect(metrics.value('telemetry_http_request_duration_seconds_count', { method: 'GET', route: '/metrics', status_class: '4xx' })).toBe(2);
+    } finally {
+      await robot?.close();
+      await guarded.close();
       otherDir.remove();
     }
   });
