@@ -6,6 +6,8 @@ import { createError } from '../domain/errors.js';
 import { errorBody, installErrorHandlers } from './error-handler.js';
 import { registerAdminRoutes, type ProjectionAdmin } from './admin-routes.js';
 import { registerRobotRoutes, type RobotRouteDeps } from './robot-routes.js';
+import { registerOpenApi } from './openapi.js';
+import { HEALTH_SCHEMA } from './health-schema.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { restAuthHook } from '../auth/rest-hook.js';
 import type { LiveHub } from './live/live-hub.js';
@@ -39,11 +41,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
   });
   installErrorHandlers(app);
+  // Before any route: the OpenAPI document lists only routes declared after it.
+  registerOpenApi(app);
   // First of the onRequest hooks: nothing about the fleet, not even readiness, before the token.
   if (deps.auth) app.addHook('onRequest', restAuthHook(deps.auth));
   if (deps.metrics !== undefined) registerMetricsRoutes(app, deps.metrics);
 
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', { schema: HEALTH_SCHEMA }, async (_request, reply) => {
     const health = deps.health();
     if (health.status === 'ok') return { status: 'ok' };
     const error = createError(health.status === 'starting' ? 'NOT_READY' : 'STORE_UNAVAILABLE', health.reason);

@@ -3,6 +3,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createError, ERRORS, TelemetryError } from '../domain/errors.js';
+import { robotNameError } from '../domain/wire-format.js';
+import { invalidQueryMessage } from './query.js';
 
 export interface ErrorBody {
   statusCode: number;
@@ -20,9 +22,30 @@ export function errorBody(error: TelemetryError): ErrorBody {
   };
 }
 
-function toTelemetryError(error: FastifyError | TelemetryError): TelemetryError {
+/**
+ * A route schema rejected the request: answer with our codes and our messages. A bad `:robot` is
+ * TELEMETRY_INVALID_ROBOT_NAME with the domain's reason (the schema mirrors the domain rule); a bad
+ * query parameter is TELEMETRY_INVALID_QUERY with the message the parser would have given.
+ */
+function validationError(error: FastifyError, request: FastifyRequest): TelemetryError {
+  const first = error.validation?.[0];
+  if (error.validationContext === 'params') {
+    const robot = (request.params as Record<string, unknown> | undefined)?.robot;
+    const reason = typeof robot === 'string' ? robotNameError(robot) : null;
+    return createError('INVALID_ROBOT_NAME', reason ?? error.message);
+  }
+  if (error.validationContext === 'querystring' && first !== undefined) {
+    const name = first.instancePath.split('/')[1] ?? (first.params as { missingProperty?: string }).missingProperty;
+    const value = (request.query as Record<string, unknown> | undefined)?.[name ?? ''];
+    const message = name === undefined ? null : invalidQueryMessage(name, value);
+    if (message !== null) return createError('INVALID_QUERY', message);
+  }
+  return createError('INVALID_QUERY', error.message);
+}
+
+function toTelemetryError(error: FastifyError | TelemetryError, request: FastifyRequest): TelemetryError {
   if (error instanceof TelemetryError) return error;
-  if (error.validation !== undefined) return createError('INVALID_QUERY', error.message);
+  if (error.validation !== undefined) return validationError(error, request);
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     const mapped = createError('BAD_REQUEST', error.message);
@@ -33,7 +56,7 @@ function toTelemetryError(error: FastifyError | TelemetryError): TelemetryError 
 
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | TelemetryError, request: FastifyRequest, reply: FastifyReply) => {
-    const mapped = toTelemetryError(error);
+    const mapped = toTelemetryError(error, request);
     if (mapped.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     void reply.code(mapped.statusCode).type('application/json; charset=utf-8').send(errorBody(mapped));
   });
