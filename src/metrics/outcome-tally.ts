@@ -1,7 +1,7 @@
 // Events answered, by outcome and ERR reason, as plain numbers: the ingest loop bumps a slot of a
 // typed array per status line (no label lookup, no object), and the scrape turns slots into series.
 
-import { DUP, errorReply, ERR_SHUTTING_DOWN, ERR_UNAVAILABLE, OK, STALE } from '../domain/outcome.js';
+import { DUP, errorReply, ERR_FORBIDDEN_ROBOT, ERR_SHUTTING_DOWN, ERR_UNAVAILABLE, OK, STALE } from '../domain/outcome.js';
 import { REASON } from '../domain/wire-format.js';
 import type { StatusTally } from '../ingest/frame-reply.js';
 
@@ -21,7 +21,7 @@ export const OTHER_REASON = 'other';
 const OTHER_SLOT = FIRST_REASON_SLOT + MAX_REASONS;
 
 /** Reasons present (at zero) from the start, so a rate over them exists before the first one. */
-const KNOWN_ERRORS: readonly string[] = [...Object.values(REASON).map(errorReply), ERR_UNAVAILABLE, ERR_SHUTTING_DOWN];
+const KNOWN_ERRORS: readonly string[] = [...Object.values(REASON).map(errorReply), ERR_UNAVAILABLE, ERR_SHUTTING_DOWN, ERR_FORBIDDEN_ROBOT];
 
 export class OutcomeTally implements StatusTally {
   private readonly counts = new Float64Array(OTHER_SLOT + 1);

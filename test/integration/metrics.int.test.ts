@@ -93,6 +93,7 @@ describe('GET /metrics', () => {
     expect(metrics.value(EVENTS, { outcome: 'err', reason: 'binary frames are not accepted; send text frames' })).toBe(1);
     // Known reasons are present at zero from the start; everything sums to the answers sent.
     expect(metrics.value(EVENTS, { outcome: 'err', reason: REASON.empty })).toBe(0);
+    expect(metrics.value(EVENTS, { outcome: 'err', reason: 'forbidden robot' })).toBe(0);
     expect(metrics.all(EVENTS).reduce((n, s) => n + s.value, 0)).toBe(10);
     expect(metrics.all(EVENTS, { outcome: 'err', reason: 'other' })).toEqual([]);
 
