@@ -1,11 +1,18 @@
 // Replies of one connection: exactly one reply frame per received frame, in arrival order, each
 // sent once every event of its frame has been answered.
+//
+// Frames settle in bursts — every robot of a group commit is answered in the same round of
+// microtasks — so a connection sends what is ready once per burst, in one cork: one write to the
+// socket for many replies instead of a system call each (15 % of the busy time with one-event
+// frames before this).
 
 import type { ReplySink } from '../actors/reply-sink.js';
 
 export interface ReplyChannel {
   /** Sends one reply frame; not called once the connection is closed. */
   send(reply: string): void;
+  /** Runs `sends` so that what they send leaves in as few writes as possible (uWS `cork`). */
+  cork?(sends: () => void): void;
 }
 
 /** Counts each status line sent (metrics): called once per event, so it must stay cheap. */
@@ -27,13 +34,13 @@ export class FrameReply implements ReplySink {
 
   settle(slot: number, status: string): void {
     this.statuses[slot] = status;
-    if (--this.unsettled === 0 && this.sealed) this.connection.flush();
+    if (--this.unsettled === 0 && this.sealed) this.connection.requestFlush();
   }
 
   /** Every line of the frame has been read: the reply goes once the outstanding events settle. */
   seal(): void {
     this.sealed = true;
-    if (this.unsettled === 0) this.connection.flush();
+    if (this.unsettled === 0) this.connection.requestFlush();
   }
 
   get complete(): boolean {
@@ -45,6 +52,28 @@ export class ConnectionReplies {
   private queue: FrameReply[] = [];
   private head = 0;
   private closed = false;
+  private flushQueued = false;
+  private readonly flushNow = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+  private readonly sendReady = (): void => {
+    while (this.head < this.queue.length && this.queue[this.head]!.complete) {
+      const frame = this.queue[this.head++]!;
+      // Counted even when the socket is gone: the events were decided (and maybe stored) all the same.
+      if (this.tally !== null) {
+        const statuses = frame.statuses;
+        for (let i = 0; i < statuses.length; i++) this.tally.count(statuses[i]!);
+      }
+      if (this.closed) continue;
+      try {
+        this.channel.send(frame.statuses.join('\n'));
+      } catch {
+        // The socket went away between our last look and this send: nothing left to answer to.
+        this.closed = true;
+      }
+    }
+  };
 
   constructor(
     private readonly channel: ReplyChannel,
@@ -63,20 +92,24 @@ export class ConnectionReplies {
     return this.queue.length - this.head;
   }
 
+  /** A frame became complete: its reply (and any after it that are ready) goes at the end of this burst. */
+  requestFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flushNow);
+  }
+
+  /** Sends every ready reply at the head of the queue, in order. */
   flush(): void {
-    while (this.head < this.queue.length && this.queue[this.head]!.complete) {
-      const frame = this.queue[this.head++]!;
-      // Counted even when the socket is gone: the events were decided (and maybe stored) all the same.
-      if (this.tally !== null) {
-        const statuses = frame.statuses;
-        for (let i = 0; i < statuses.length; i++) this.tally.count(statuses[i]!);
-      }
-      if (this.closed) continue;
+    const ready = this.head < this.queue.length && this.queue[this.head]!.complete;
+    if (!ready) return;
+    if (this.closed || this.channel.cork === undefined) this.sendReady();
+    else {
       try {
-        this.channel.send(frame.statuses.join('\n'));
+        this.channel.cork(this.sendReady);
       } catch {
-        // The socket went away between our last look and this send: nothing left to answer to.
         this.closed = true;
+        this.sendReady();
       }
     }
     if (this.head === this.queue.length) {

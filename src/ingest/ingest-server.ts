@@ -86,7 +86,7 @@ export class IngestServer {
       // implements only the default one.
       ...(this.auth === null ? {} : { upgrade: this.upgradeWithToken(this.auth) }),
       open: (ws) => {
-        const replies = new ConnectionReplies({ send: (reply) => ws.cork(() => ws.send(reply, false)) }, this.tally);
+        const replies = new ConnectionReplies({ send: (reply) => void ws.send(reply, false), cork: (sends) => void ws.cork(sends) }, this.tally);
         this.opened++;
         const granted = this.auth === null ? null : (ws.getUserData() as Authenticated);
         this.sockets.set(ws, { replies, access: granted?.access ?? null, grant: granted?.grant ?? null });
@@ -135,6 +135,7 @@ export class IngestServer {
     this.sockets.clear();
     this.logger.info(this.router.stats(), 'ingest closed');
   }
+
   /**
    * Checks the token before the upgrade completes: a refusal is a plain HTTP 401/403 with a JSON
    * body, and no socket. uWS forbids touching `req` once this returns, so everything is read and
