@@ -132,10 +132,12 @@ function connect(options: ReplaySessionOptions): Promise<WebSocket | string> {
     };
     ws.once('open', () => settle(ws));
     ws.once('error', (error: NodeJS.ErrnoException) => settle(`cannot connect to ${options.url}: ${describeConnectError(error)}`));
-    ws.once('unexpected-response', (request, response) => {
+    ws.once('unexpected-response', (_request, response) => {
       void refusal(response).then((why) => {
-        request.destroy();
         settle(`${options.url} refused the connection: ${why}`);
+        // Not request.destroy(): once the response is complete that leaves the socket open until
+        // the handshake timeout (ws issue #1869). terminate() destroys the socket too.
+        ws.terminate();
       });
     });
   });
@@ -155,8 +157,9 @@ async function refusal(response: IncomingMessage): Promise<string> {
   }
   let why = `HTTP ${response.statusCode} ${response.statusMessage ?? ''}`.trimEnd();
   try {
-    const message = (JSON.parse(body) as { message?: unknown }).message;
-    if (typeof message === 'string') why += `: ${message}`;
+    // The service's JSON error: its code names the entry in docs/errors.md; its message says why.
+    const { code, message } = JSON.parse(body) as { code?: unknown; message?: unknown };
+    if (typeof message === 'string') why = `HTTP ${response.statusCode}${typeof code === 'string' ? ` ${code}` : ''}: ${message}`;
   } catch {
     if (body.trim() !== '' && body.length < 200) why += `: ${body.trim()}`;
   }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { writeTokens } from '../support/auth-tokens.js';
 import { getJson, startTestService, type TestService } from '../support/in-process-service.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -202,6 +203,38 @@ describe('npm run replay into the real service', () => {
     expect(summary.ok).toBe(400);
     expect(summary.frames_sent).toBe(400 / 50);
     expect(summary.seconds).toBeGreaterThanOrEqual((400 - 50) / 500);
+  });
+});
+
+describe('npm run replay into a service with tokens', () => {
+  it('is refused without a token (401, with the hint), writes with a fleet token, and reports a scope refusal per event', async () => {
+    const data = makeTempDir();
+    const file = join(data.path, 'tokens.json');
+    const [fleet, prefix] = writeTokens(file, [{ type: 'fleet' }, { type: 'prefix', prefix: 'Atlas-' }]).map((t) => t.token);
+    const service = await startTestService({ TELEMETRY_DATA_DIR: data.path, TELEMETRY_TOKENS_FILE: file });
+    try {
+      const tracks = join(data.path, 'tracks.csv');
+      expect((await runTool('generate', ['--robots', '8', '--events', '80', '--out', tracks, '--quiet'])).code).toBe(0);
+      const url = `ws://127.0.0.1:${service.ingestPort}/upstream`;
+
+      const refused = await runTool('replay', [tracks, '--url', url]);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toMatch(/failed: ws:.* refused the connection: HTTP 401 TELEMETRY_UNAUTHORIZED: .+ \(pass --token or set TELEMETRY_TOKEN\)$/m);
+
+      // Only the Atlas robots (one in eight) are this token's to write; the rest are refused per event.
+      const atlas = readFileSync(tracks, 'utf8').split('\n').filter((line) => line.split(',')[3]?.startsWith('Atlas-')).length;
+      expect(atlas).toBeGreaterThan(0);
+      const scoped = await runTool('replay', [tracks, '--url', url, '--json'], { TELEMETRY_TOKEN: prefix! });
+      expect(scoped.code).toBe(1);
+      expect(JSON.parse(scoped.stdout)).toMatchObject({ ok: atlas, err: 80 - atlas, errors: [{ reason: 'forbidden robot', count: 80 - atlas }] });
+
+      const written = await runTool('replay', [tracks, '--url', url, '--token', fleet!, '--json']);
+      expect(written.code, written.stdout).toBe(0);
+      expect(JSON.parse(written.stdout)).toMatchObject({ ok: 80 - atlas, dup: atlas, err: 0 });
+    } finally {
+      await service.close();
+      data.remove();
+    }
   });
 });
 
