@@ -70,6 +70,7 @@ export function registerOpenApi(app: FastifyInstance): void {
       if (error) throw error;
     },
   );
-  void app.register(async (scope) => swaggerUi(scope, { routePrefix: DOCS_URL, uiConfig: { url: OPENAPI_URL } }));
+  // The UI reads the same document from /docs/json.
+  void app.register(async (scope) => swaggerUi(scope, { routePrefix: DOCS_URL }));
   app.get(OPENAPI_URL, { schema: { hide: true } }, async () => app.swagger());
 }
