@@ -59,8 +59,8 @@ CREATE TABLE IF NOT EXISTS chunk_index (
 -- Every row continues its stream exactly where the previous one ended, and links to it: no gap, no
 -- overlap, whoever writes. The expected-revision check of an append is this trigger refusing it.
 CREATE TRIGGER IF NOT EXISTS chunks_contiguous BEFORE INSERT ON chunks
-  WHEN NEW.first_rev IS NOT (SELECT next_rev FROM heads WHERE stream_id = NEW.stream_id)
-    OR NEW.prev IS NOT (SELECT last_position FROM heads WHERE stream_id = NEW.stream_id)
+  WHEN NOT EXISTS (SELECT 1 FROM heads WHERE stream_id = NEW.stream_id
+                      AND next_rev = NEW.first_rev AND last_position IS NEW.prev)
   BEGIN SELECT RAISE(ABORT, 'revision conflict'); END;
 CREATE TRIGGER IF NOT EXISTS chunks_advance_head AFTER INSERT ON chunks
   BEGIN UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position

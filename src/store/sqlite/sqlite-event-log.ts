@@ -39,7 +39,7 @@ const MAX_ROW_EVENTS = 1024;
  * Rows a stream may gather outside chunk_index before a commit indexes them. Larger means fewer
  * index page writes per row; smaller keeps the chain a read walks short.
  */
-const INDEX_EVERY_ROWS = 32;
+const INDEX_EVERY_ROWS = 64;
 
 /** Revisions per rebuild-scan window: bounds the blob one read materialises (24 B per event). */
 const SCAN_WINDOW = 65_536;
