@@ -14,6 +14,20 @@ export interface Config {
   readonly allowUwsFallback: boolean;
   readonly maxFrameBytes: number;
   readonly idleTimeoutSeconds: number;
+  /** Lines a frame may hold; a frame with more is refused whole (`ERR frame exceeds N events`). */
+  readonly maxEventsPerFrame: number;
+  /** Ingest connections open at once, in total (503 on the upgrade past it). */
+  readonly maxConnections: number;
+  /** Ingest connections open at once with one token (429 on the upgrade past it). */
+  readonly maxConnectionsPerToken: number;
+  /** Sustained events/s per connection (token bucket); 0: no rate limit. */
+  readonly maxEventsPerSecond: number;
+  /** Events a connection may send at once above the sustained rate (the bucket's size). */
+  readonly rateBurstEvents: number;
+  /** Replies buffered for a client that does not read them before it is closed. */
+  readonly maxBackpressureBytes: number;
+  /** Events waiting for one robot's actor; more are answered `ERR busy`. */
+  readonly maxMailboxEvents: number;
   readonly rebuildThreads: number | undefined;
   readonly store: 'sqlite' | 'eventstoredb';
   readonly eventstoreConnectionString: string | undefined;
@@ -83,6 +97,18 @@ const SETTINGS = [
   { key: 'allowUwsFallback', env: 'TELEMETRY_ALLOW_UWS_FALLBACK', fallback: '0', parse: flag },
   { key: 'maxFrameBytes', env: 'TELEMETRY_MAX_FRAME_BYTES', fallback: String(1024 * 1024), parse: integer(64, 64 * 1024 * 1024) },
   { key: 'idleTimeoutSeconds', env: 'TELEMETRY_IDLE_TIMEOUT_SECONDS', fallback: '120', parse: integer(8, 3600) },
+  { key: 'maxEventsPerFrame', env: 'TELEMETRY_MAX_EVENTS_PER_FRAME', fallback: '10000', parse: integer(1, 1_000_000) },
+  { key: 'maxConnections', env: 'TELEMETRY_MAX_CONNECTIONS', fallback: '10000', parse: integer(1, 1_000_000) },
+  { key: 'maxConnectionsPerToken', env: 'TELEMETRY_MAX_CONNECTIONS_PER_TOKEN', fallback: '1000', parse: integer(1, 1_000_000) },
+  { key: 'maxEventsPerSecond', env: 'TELEMETRY_MAX_EVENTS_PER_SECOND', fallback: '200000', parse: integer(0, 100_000_000) },
+  { key: 'rateBurstEvents', env: 'TELEMETRY_RATE_BURST_EVENTS', fallback: '200000', parse: integer(1, 100_000_000) },
+  {
+    key: 'maxBackpressureBytes',
+    env: 'TELEMETRY_MAX_BACKPRESSURE_BYTES',
+    fallback: String(16 * 1024 * 1024),
+    parse: integer(64 * 1024, 1024 * 1024 * 1024),
+  },
+  { key: 'maxMailboxEvents', env: 'TELEMETRY_MAX_MAILBOX_EVENTS', fallback: '65536', parse: integer(1, 10_000_000) },
   { key: 'rebuildThreads', env: 'TELEMETRY_REBUILD_THREADS', fallback: undefined, parse: integer(1, 256) },
   {
     key: 'store',

@@ -9,7 +9,7 @@ import { buildApp, type Health } from './api/app.js';
 import { LiveHub } from './api/live/live-hub.js';
 import { startAuth } from './auth/start-auth.js';
 import type { Config } from './config.js';
-import { IngestServer, MAX_BACKPRESSURE_BYTES } from './ingest/ingest-server.js';
+import { IngestServer } from './ingest/ingest-server.js';
 import { isNativeUws, loadUws } from './ingest/load-uws.js';
 import { ServiceMetrics } from './metrics/service-metrics.js';
 import { ProjectionService } from './projections/projection-service.js';
@@ -38,7 +38,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const metrics = new ServiceMetrics();
   // Appends measured at the port, whichever adapter is behind it.
   const log = metrics.meterLog(openLog(spec));
-  const router = new Router(log, DEFAULT_ACTOR_SETTINGS, logger);
+  const router = new Router(log, { ...DEFAULT_ACTOR_SETTINGS, maxMailbox: config.maxMailboxEvents }, logger);
   const readSide = new ProjectionService(
     log,
     spec,
@@ -76,7 +76,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       port: config.ingestPort,
       maxFrameBytes: config.maxFrameBytes,
       idleTimeoutSeconds: config.idleTimeoutSeconds,
-      maxBackpressureBytes: MAX_BACKPRESSURE_BYTES,
+      maxBackpressureBytes: config.maxBackpressureBytes,
+      maxEventsPerFrame: config.maxEventsPerFrame,
+      maxConnections: config.maxConnections,
+      maxConnectionsPerToken: config.maxConnectionsPerToken,
+      maxEventsPerSecond: config.maxEventsPerSecond,
+      rateBurstEvents: config.rateBurstEvents,
     }, logger, auth, metrics.outcomes);
     const ingestPort = await ingest.listen();
 

@@ -7,4 +7,6 @@ export const DEFAULT_ACTOR_SETTINGS: ActorSettings = Object.freeze({
   maxBatch: 4096,
   /** Conflicts tolerated for one batch before its events are answered `ERR conflict, retry`. */
   maxConflictRetries: 16,
+  /** Events waiting for one robot (TELEMETRY_MAX_MAILBOX_EVENTS): past it, `ERR busy`, not a longer queue. */
+  maxMailbox: 65_536,
 });

@@ -16,6 +16,8 @@ export interface ActorSettings {
   readonly maxBatch: number;
   /** Conflicts tolerated for one batch before its events are answered with an error. */
   readonly maxConflictRetries: number;
+  /** Events waiting in the mailbox (not counting the batch being appended) before `tell` refuses more. */
+  readonly maxMailbox: number;
 }
 
 export interface ActorObserver {
@@ -50,13 +52,19 @@ export class RobotActor {
     return this.running;
   }
 
-  tell(x: number, y: number, timestamp: number, sink: ReplySink, slot: number): void {
+  /**
+   * Queues one event; false (nothing queued, `sink` untouched) when the mailbox is full, so a robot
+   * whose log cannot keep up costs a bounded amount of memory, whatever its senders do.
+   */
+  tell(x: number, y: number, timestamp: number, sink: ReplySink, slot: number): boolean {
+    if (this.ts.length >= this.settings.maxMailbox) return false;
     this.xs.push(x);
     this.ys.push(y);
     this.ts.push(timestamp);
     this.sinks.push(sink);
     this.slots.push(slot);
     if (!this.running) void this.run();
+    return true;
   }
 
   private async run(): Promise<void> {

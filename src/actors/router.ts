@@ -46,14 +46,17 @@ export class Router {
     };
   }
 
-  route(robot: string, x: number, y: number, timestamp: number, sink: ReplySink, slot: number): void {
+  /** Hands the event to its robot's actor; false when that actor's mailbox is full (nothing queued). */
+  route(robot: string, x: number, y: number, timestamp: number, sink: ReplySink, slot: number): boolean {
     let actor = this.actors.get(robot);
     if (actor === undefined) {
       actor = new RobotActor(robot, this.log, this.settings, this.observer);
       this.actors.set(robot, actor);
     }
-    if (!actor.busy) this.busy++;
-    actor.tell(x, y, timestamp, sink, slot);
+    const wasBusy = actor.busy;
+    if (!actor.tell(x, y, timestamp, sink, slot)) return false;
+    if (!wasBusy) this.busy++;
+    return true;
   }
 
   /** Walks every actor for the mailbox figures: for a scrape or a log line, not per event. */

@@ -14,3 +14,7 @@ export const ERR_UNAVAILABLE = errorReply('unavailable');
 export const ERR_SHUTTING_DOWN = errorReply('shutting down');
 /** The connection's token may not write this robot's stream: nothing stored for the event. */
 export const ERR_FORBIDDEN_ROBOT = errorReply('forbidden robot');
+/** The robot's mailbox is full (TELEMETRY_MAX_MAILBOX_EVENTS): not queued, not stored; resend later. */
+export const ERR_BUSY = errorReply('busy');
+/** The connection sent faster than TELEMETRY_MAX_EVENTS_PER_SECOND allows: not stored; resend later. */
+export const ERR_RATE_LIMITED = errorReply('rate limited');

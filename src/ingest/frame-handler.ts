@@ -5,10 +5,11 @@
 
 import type { Router } from '../actors/router.js';
 import { allowsRobot, type WriteAccess } from '../auth/scope.js';
-import { ERR_FORBIDDEN_ROBOT, ERR_SHUTTING_DOWN, errorReply } from '../domain/outcome.js';
+import { ERR_BUSY, ERR_FORBIDDEN_ROBOT, ERR_RATE_LIMITED, ERR_SHUTTING_DOWN, errorReply } from '../domain/outcome.js';
 import { forEachLine, newParsedEvent, parseEventLine } from '../domain/wire-format.js';
 import { FrameDecoder, FrameRejection } from './frame-decoder.js';
 import type { ConnectionReplies } from './frame-reply.js';
+import type { RateBucket } from './rate-bucket.js';
 
 export class FrameHandler {
   private readonly decoder: FrameDecoder;
@@ -21,15 +22,24 @@ export class FrameHandler {
   constructor(
     private readonly router: Router,
     maxFrameBytes: number,
+    maxEventsPerFrame?: number,
   ) {
-    this.decoder = new FrameDecoder(maxFrameBytes);
+    this.decoder = new FrameDecoder(maxFrameBytes, maxEventsPerFrame);
   }
 
   /**
    * `access` is the connection's write scope: null writes any robot (fleet token, or no
    * authentication); otherwise an event for a robot outside it is answered `ERR forbidden robot`.
+   * `rate` is the connection's bucket (null: no limit): every line draws one token, well-formed or
+   * not — parsing costs too — and a line over the rate is answered `ERR rate limited`, unread.
    */
-  handle(replies: ConnectionReplies, message: ArrayBuffer | Uint8Array, isBinary: boolean, access: WriteAccess = null): void {
+  handle(
+    replies: ConnectionReplies,
+    message: ArrayBuffer | Uint8Array,
+    isBinary: boolean,
+    access: WriteAccess = null,
+    rate: RateBucket | null = null,
+  ): void {
     const frame = replies.open();
     const text = this.decoder.decode(message, isBinary);
     if (text instanceof FrameRejection) {
@@ -43,7 +53,12 @@ export class FrameHandler {
       return;
     }
     const { scratch, router } = this;
+    if (rate !== null) rate.refill(performance.now());
     forEachLine(text, (line, slot) => {
+      if (rate !== null && !rate.take()) {
+        frame.statuses[slot] = ERR_RATE_LIMITED;
+        return;
+      }
       const reason = parseEventLine(line, scratch);
       if (reason !== null) {
         frame.statuses[slot] = this.errorReplyFor(reason);
@@ -54,7 +69,8 @@ export class FrameHandler {
         return;
       }
       frame.expect();
-      router.route(scratch.robot, scratch.x, scratch.y, scratch.timestamp, frame, slot);
+      // A full mailbox settles the slot here: not queued, so the frame does not wait on it.
+      if (!router.route(scratch.robot, scratch.x, scratch.y, scratch.timestamp, frame, slot)) frame.settle(slot, ERR_BUSY);
     });
     frame.seal();
   }

@@ -1,5 +1,5 @@
-// The uWebSockets.js ingest endpoint: ws://HOST:PORT/upstream. Connections, back-pressure and
-// shutdown live here; what a frame means is FrameHandler's.
+// The uWebSockets.js ingest endpoint: ws://HOST:PORT/upstream. Connections and their limits,
+// back-pressure and shutdown live here; what a frame means is FrameHandler's.
 
 import type { Logger } from 'pino';
 import type { Router } from '../actors/router.js';
@@ -7,9 +7,12 @@ import { denialJson, presentedToken } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { WriteAccess } from '../auth/scope.js';
 import type { Grant, TokenSet } from '../auth/token-set.js';
+import { errorBody } from '../api/error-handler.js';
+import { ConnectionLimits, type ConnectionRefusal } from './connection-limits.js';
 import { FrameHandler } from './frame-handler.js';
 import { ConnectionReplies, type StatusTally } from './frame-reply.js';
-import type { Uws } from './load-uws.js';
+import { isNativeUws, type Uws } from './load-uws.js';
+import { RateBucket } from './rate-bucket.js';
 
 export const INGEST_PATH = '/upstream';
 
@@ -19,6 +22,15 @@ export interface IngestSettings {
   readonly maxFrameBytes: number;
   readonly idleTimeoutSeconds: number;
   readonly maxBackpressureBytes: number;
+  // The limits below are absent for peers that only measure (bench/peers): absent means none.
+  /** Lines per frame; a frame with more is refused whole. */
+  readonly maxEventsPerFrame?: number;
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerToken?: number;
+  /** Sustained events/s per connection; 0 or absent: no rate limit. */
+  readonly maxEventsPerSecond?: number;
+  /** The rate bucket's size: events a connection may send at once. */
+  readonly rateBurstEvents?: number;
 }
 
 // Per-connection state lives in a map, not in uWS user data: the pure-JS fallback (when allowed)
@@ -32,6 +44,8 @@ interface Connection {
   readonly access: WriteAccess;
   /** The token it authenticated with; null without authentication. */
   readonly grant: Grant | null;
+  /** Its send rate; null: not limited. */
+  readonly rate: RateBucket | null;
 }
 
 interface Authenticated {
@@ -43,11 +57,13 @@ interface Authenticated {
 export const CLOSE_TOKEN_REVOKED = 1008;
 
 export const CLOSE_GOING_AWAY = 1001;
+/** Past the connection limit where no upgrade handler can refuse first (the pure-JS fallback): try again later. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 // uWebSockets.js drops a connection (no close frame) on a frame above maxPayloadLength. Admitting
 // frames up to this many times the limit lets an oversized frame be answered with a reason instead,
 // while keeping what one message can buffer bounded.
 export const HARD_CAP_FACTOR = 4;
-/** Replies buffered for a client that does not read them, before it is closed. */
+/** Replies buffered for a client that does not read them, before it is closed (TELEMETRY_MAX_BACKPRESSURE_BYTES's default). */
 export const MAX_BACKPRESSURE_BYTES = 16 * 1024 * 1024;
 
 export class IngestServer {
@@ -55,6 +71,7 @@ export class IngestServer {
   private readonly sockets = new Map<Socket, Connection>();
   private stopFollowingTokens: (() => void) | undefined;
   private readonly frames: FrameHandler;
+  private readonly limits: ConnectionLimits;
   /** Connections accepted and closed since start (metrics). */
   private opened = 0;
   private closed = 0;
@@ -69,7 +86,11 @@ export class IngestServer {
     /** Counts every status line answered (metrics); null: not counted. */
     private readonly tally: StatusTally | null = null,
   ) {
-    this.frames = new FrameHandler(router, settings.maxFrameBytes);
+    this.frames = new FrameHandler(router, settings.maxFrameBytes, settings.maxEventsPerFrame);
+    this.limits = new ConnectionLimits({
+      maxConnections: settings.maxConnections ?? Number.MAX_SAFE_INTEGER,
+      maxConnectionsPerToken: settings.maxConnectionsPerToken ?? Number.MAX_SAFE_INTEGER,
+    });
   }
 
   listen(): Promise<number> {
@@ -82,24 +103,30 @@ export class IngestServer {
       sendPingsAutomatically: true,
       maxBackpressure: settings.maxBackpressureBytes,
       closeOnBackpressureLimit: 1, // a client that never reads its replies is closed, not buffered for
-      // Without authentication, no custom upgrade handler: the pure-JS fallback (allowed only then)
-      // implements only the default one.
-      ...(this.auth === null ? {} : { upgrade: this.upgradeWithToken(this.auth) }),
+      // The pure-JS fallback (allowed only without authentication) implements only the default
+      // upgrade: there, the connection limit is enforced at open instead.
+      ...(this.auth !== null ? { upgrade: this.upgradeWithToken(this.auth) } : isNativeUws(uws) ? { upgrade: this.upgradeOpen() } : {}),
       open: (ws) => {
+        const granted = this.auth === null ? null : (ws.getUserData() as Authenticated);
+        const tokenId = granted?.grant.id ?? null;
+        if (this.limits.refusal(tokenId) !== null) {
+          // Reached only on the fallback (or a burst of upgrades between two opens): no socket kept.
+          ws.end(CLOSE_TRY_AGAIN_LATER, 'too many connections');
+          return;
+        }
         const replies = new ConnectionReplies({ send: (reply) => void ws.send(reply, false), cork: (sends) => void ws.cork(sends) }, this.tally);
         this.opened++;
-        const granted = this.auth === null ? null : (ws.getUserData() as Authenticated);
-        this.sockets.set(ws, { replies, access: granted?.access ?? null, grant: granted?.grant ?? null });
+        this.limits.opened(tokenId);
+        const perSecond = settings.maxEventsPerSecond ?? 0;
+        const rate = perSecond > 0 ? new RateBucket(perSecond, settings.rateBurstEvents ?? perSecond, performance.now()) : null;
+        this.sockets.set(ws, { replies, access: granted?.access ?? null, grant: granted?.grant ?? null, rate });
       },
       message: (ws, message, isBinary) => {
-        const connection = this.sockets.get(ws)!;
-        this.frames.handle(connection.replies, message, isBinary, connection.access);
+        const connection = this.sockets.get(ws);
+        if (connection === undefined) return; // refused at open, or revoked: its socket is closing
+        this.frames.handle(connection.replies, message, isBinary, connection.access, connection.rate);
       },
-      close: (ws) => {
-        this.closed++;
-        this.sockets.get(ws)?.replies.close();
-        this.sockets.delete(ws);
-      },
+      close: (ws) => void this.forget(ws),
     });
     if (this.auth !== null) this.stopFollowingTokens = this.auth.onReload((tokens) => this.closeRevoked(tokens));
     app.any('/*', (res) => {
@@ -131,9 +158,44 @@ export class IngestServer {
       this.listenSocket = undefined;
     }
     await this.router.whenIdle();
-    for (const ws of [...this.sockets.keys()]) ws.end(CLOSE_GOING_AWAY, 'server shutting down');
-    this.sockets.clear();
+    for (const ws of [...this.sockets.keys()]) {
+      this.forget(ws);
+      ws.end(CLOSE_GOING_AWAY, 'server shutting down');
+    }
     this.logger.info(this.router.stats(), 'ingest closed');
+  }
+
+  /** Drops a connection's state once (close handler, revocation, shutdown); false if already gone. */
+  private forget(ws: Socket): boolean {
+    const connection = this.sockets.get(ws);
+    if (connection === undefined) return false;
+    connection.replies.close();
+    this.sockets.delete(ws);
+    this.limits.closed(connection.grant?.id ?? null);
+    this.closed++;
+    return true;
+  }
+
+  /** Without authentication: only the total connection limit is checked before the upgrade. */
+  private upgradeOpen() {
+    return (res: import('uWebSockets.js').HttpResponse, req: import('uWebSockets.js').HttpRequest, context: import('uWebSockets.js').us_socket_context_t): void => {
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const refusal = this.limits.refusal(null);
+      if (refusal !== null) return this.refuse(res, refusal);
+      res.upgrade({}, key, protocol, extensions, context);
+    };
+  }
+
+  /** A plain HTTP answer in place of the upgrade, with our JSON error body: no socket is kept. */
+  private refuse(res: import('uWebSockets.js').HttpResponse, refusal: ConnectionRefusal): void {
+    this.logger.debug({ status: refusal.status, reason: refusal.error.message }, 'ingest connection refused: limit');
+    res
+      .writeStatus(refusal.status === 503 ? '503 Service Unavailable' : '429 Too Many Requests')
+      .writeHeader('retry-after', '1')
+      .writeHeader('content-type', 'application/json; charset=utf-8')
+      .end(JSON.stringify(errorBody(refusal.error)));
   }
 
   /**
@@ -159,6 +221,8 @@ export class IngestServer {
         res.writeHeader('content-type', 'application/json; charset=utf-8').end(denialJson(decision));
         return;
       }
+      const refusal = this.limits.refusal(decision.grant.id);
+      if (refusal !== null) return this.refuse(res, refusal);
       const granted: Authenticated = { grant: decision.grant, access: decision.access };
       res.upgrade(granted, key, protocol, extensions, context);
     };
@@ -169,8 +233,7 @@ export class IngestServer {
     let closed = 0;
     for (const [ws, connection] of this.sockets) {
       if (connection.grant === null || tokens.stillGrants(connection.grant)) continue;
-      connection.replies.close();
-      this.sockets.delete(ws);
+      this.forget(ws);
       ws.end(CLOSE_TOKEN_REVOKED, 'token revoked');
       closed++;
     }

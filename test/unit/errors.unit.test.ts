@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createError, ERRORS, type ErrorName, hasCode, TelemetryError } from '../../src/domain/errors.js';
-import { ERR_SHUTTING_DOWN, ERR_UNAVAILABLE } from '../../src/domain/outcome.js';
+import { ERR_BUSY, ERR_FORBIDDEN_ROBOT, ERR_RATE_LIMITED, ERR_SHUTTING_DOWN, ERR_UNAVAILABLE } from '../../src/domain/outcome.js';
 import { REASON } from '../../src/domain/wire-format.js';
 
 const DOC = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
@@ -113,7 +113,16 @@ describe('docs/errors.md', () => {
   });
 
   it('documents every ingest rejection reason and ERR reply', () => {
-    const replies = [...Object.values(REASON).map((reason) => `ERR ${reason}`), ERR_UNAVAILABLE, ERR_SHUTTING_DOWN];
+    const replies = [
+      ...Object.values(REASON).map((reason) => `ERR ${reason}`),
+      ERR_UNAVAILABLE,
+      ERR_SHUTTING_DOWN,
+      ERR_FORBIDDEN_ROBOT,
+      ERR_BUSY,
+      ERR_RATE_LIMITED,
+      'ERR frame exceeds N events',
+      'ERR frame exceeds N bytes',
+    ];
     for (const reply of replies) expect(DOC, reply).toContain(`\`${reply}\``);
   });
 });
