@@ -187,3 +187,31 @@ describe('a client that never reads its replies', () => {
     expect(await other.send(line(1, 'after'))).toBe('OK');
   });
 });
+
+describe('many connections', () => {
+  // Both ends live in this process: 2 × N descriptors against `ulimit -n` (20000 here and in CI).
+  const N = 4000;
+
+  it(`holds ${N} connections to one service, idle and active, and every one of them works`, async () => {
+    const service = await start({ TELEMETRY_MAX_CONNECTIONS: String(N) });
+    const began = performance.now();
+    const held: IngestClient[] = [];
+    for (let i = 0; i < N; i += 250) {
+      held.push(...(await Promise.all(Array.from({ length: Math.min(250, N - i) }, () => connect(service.ingestPort)))));
+    }
+    const opened = performance.now();
+    expect(await metric(service, 'telemetry_ingest_connections')).toBe(N);
+    // Over the limit now: the next one is refused, the held ones are unaffected.
+    expect(await tryUpgrade(service.ingestPort)).toMatchObject({ opened: false, status: 503 });
+    // Every other connection is active (three frames), the rest idle until the end, then one frame each.
+    for (let round = 0; round < 3; round++) {
+      const replies = await Promise.all(held.filter((_, i) => i % 2 === 0).map((c, i) => c.send(line(round + 1, `many-${i}`))));
+      expect(replies.every((r) => r === 'OK')).toBe(true);
+    }
+    const idle = await Promise.all(held.filter((_, i) => i % 2 === 1).map((c, i) => c.send(line(1, `idle-${i}`))));
+    expect(idle.every((r) => r === 'OK')).toBe(true);
+    const robots = (await getJson(`${service.http}/api/robots`)).body as unknown[];
+    expect(robots.length).toBe(N);
+    console.log(`held ${N} connections: opened in ${Math.round(opened - began)} ms, ${N / 2} active × 3 frames + ${N / 2} idle × 1 frame all answered OK`);
+  }, 60_000);
+});
