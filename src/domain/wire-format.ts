@@ -3,6 +3,9 @@
 
 import { MAX_ROBOT_NAME_LENGTH, MAX_TIMESTAMP } from './location.js';
 
+/** The field names in wire order: the header line of a CSV export, which replay skips. */
+export const WIRE_FIELDS = 'x,y,timestamp,robot_name';
+
 /** Reused by the caller across lines; valid until the next parse. */
 export interface ParsedEvent {
   x: number;

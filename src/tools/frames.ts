@@ -3,13 +3,16 @@
 // frame limit. Reads chunk by chunk as the sender pulls frames, so a file of any size is replayed
 // in bounded memory. Blank lines are not events and are skipped (counted, not sent); every other
 // line is sent as it is, so the service judges it, and remembers its line number for the summary
-// — except a line that is not UTF-8, which cannot go in a text frame and is counted instead.
+// — except a line that is not UTF-8, which cannot go in a text frame and is counted instead. The
+// header a CSV export starts with (`x,y,timestamp,robot_name`) is skipped, so exports replay as they are.
 
 import { isUtf8 } from 'node:buffer';
+import { WIRE_FIELDS } from '../domain/wire-format.js';
 
 const NL = 0x0a;
 const CR = 0x0d;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const HEADER = Buffer.from(WIRE_FIELDS);
 
 export interface Frame {
   /** The lines joined by '\n': what goes on the wire. */
@@ -30,13 +33,15 @@ export interface FrameLimits {
 
 export interface FrameStats {
   blankLines: number;
+  /** Whether the first line was a CSV export's header (skipped, not sent). */
+  header: boolean;
   /** Lines that are not UTF-8: not sent, since the service closes a connection on such a frame. */
   notUtf8: number;
   firstNotUtf8Line: number;
 }
 
 export function newFrameStats(): FrameStats {
-  return { blankLines: 0, notUtf8: 0, firstNotUtf8Line: 0 };
+  return { blankLines: 0, header: false, notUtf8: 0, firstNotUtf8Line: 0 };
 }
 
 export async function* readFrames(input: AsyncIterable<Buffer | string>, limits: FrameLimits, stats: FrameStats): AsyncGenerator<Frame> {
@@ -64,6 +69,12 @@ export async function* readFrames(input: AsyncIterable<Buffer | string>, limits:
     const length = end - start;
     if (length === 0 || (length === 1 && buf[start] === CR)) {
       stats.blankLines++;
+      inputBytes += length + newline;
+      return null;
+    }
+    const content = buf[end - 1] === CR ? end - 1 : end;
+    if (lineNumber === 1 && buf.subarray(start, content).equals(HEADER)) {
+      stats.header = true;
       inputBytes += length + newline;
       return null;
     }

@@ -174,6 +174,21 @@ describe('npm run replay into the real service', () => {
     expect((await getJson(`${service.http}/api/robots`)).body).toEqual(robots.body);
   });
 
+  it('replays a CSV export of the service as it is: header skipped, every event DUP in the service it came from', async () => {
+    const url = await start();
+    const first = await runTool('replay', [tracks, '--url', url, '--quiet']);
+    expect(first.code, first.stderr).toBe(0);
+    await service.whenProjected();
+    const [name, events] = [...eventsByRobot(readFileSync(tracks, 'utf8'))][0]!;
+    const response = await fetch(`${service.http}/api/robots/${encodeURIComponent(name)}/events?format=csv`);
+    expect(response.status).toBe(200);
+    const exported = join(dir.path, 'export.csv');
+    writeFileSync(exported, await response.text());
+    const again = await runTool('replay', [exported, '--url', url, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ events_sent: events.length, ok: 0, dup: events.length, err: 0 });
+  });
+
   it('reports a bad line by reason and line number, skips blank lines, exits 1, and stores the good lines', async () => {
     const url = await start();
     const file = join(dir.path, 'bad.csv');

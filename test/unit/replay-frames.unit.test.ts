@@ -102,3 +102,17 @@ describe('ReplyTally', () => {
     expect([...tally.errors.keys()]).toEqual(['reply had 2 statuses for 3 events', 'unexpected status "MAYBE"']);
   });
 });
+
+describe('readFrames and CSV exports', () => {
+  it('skips the header line of a CSV export, and only as the first line', async () => {
+    const exported = 'x,y,timestamp,robot_name\r\n1,2,3,Bender\r\n4,5,6,Bender\r\n';
+    const { frames: out, stats } = await frames(exported, { maxEvents: 10, maxBytes: 1 << 20 });
+    expect(stats.header).toBe(true);
+    expect(out.map((f) => f.text)).toEqual(['1,2,3,Bender\r\n4,5,6,Bender\r']);
+    expect(out[0]!.lineNumbers).toEqual([2, 3]);
+    expect(out.reduce((sum, f) => sum + f.inputBytes, 0)).toBe(Buffer.byteLength(exported));
+    const later = await frames('1,2,3,Bender\nx,y,timestamp,robot_name\n', { maxEvents: 10, maxBytes: 1 << 20 });
+    expect(later.stats.header).toBe(false);
+    expect(later.frames[0]!.events).toBe(2);
+  });
+});

@@ -3,9 +3,10 @@
 // rules keep commas and line breaks out of robot names, so no field needs quoting.
 
 import { EVENT_STRIDE } from '../../domain/location.js';
+import { WIRE_FIELDS } from '../../domain/wire-format.js';
 import { exactNumber } from './numbers.js';
 
-export const CSV_HEADER = 'x,y,timestamp,robot_name\n';
+export const CSV_HEADER = `${WIRE_FIELDS}\n`;
 
 export async function* csvBody(robot: string, pages: AsyncIterable<Float64Array>): AsyncGenerator<string> {
   yield CSV_HEADER;
