@@ -56,10 +56,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Until projections have caught up, a read could miss committed events: say so instead. (While
   // the store is unreachable, projections still answer from memory; event bodies need the store.)
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/robots')) return;
-    const health = deps.health();
-    if (health.status === 'starting') return reply.code(503).send(errorBody(createError('NOT_READY', health.reason)));
+  // Callback style, not async: one promise less per request on routes measured against a bare one.
+  app.addHook('onRequest', (request, reply, done) => {
+    const health = request.url.startsWith('/api/robots') ? deps.health() : undefined;
+    if (health?.status === 'starting') {
+      reply.code(503).send(errorBody(createError('NOT_READY', health.reason)));
+      return;
+    }
+    done();
   });
 
   registerRobotRoutes(app, deps);

@@ -29,15 +29,25 @@ export interface MetricsEndpoint {
 
 export function registerMetricsRoutes(app: FastifyInstance, metrics: MetricsEndpoint): void {
   const { registry, httpSeconds } = metrics;
-  app.addHook('onResponse', async (request, reply) => {
-    httpSeconds.observe(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? UNMATCHED_ROUTE,
-        status_class: `${Math.trunc(reply.statusCode / 100)}xx`,
-      },
-      reply.elapsedTime / 1000,
-    );
+  // One labelled child per (route, method, status class), found without building a label object or
+  // hashing label values on every response: the odometer route is measured against a bare Fastify
+  // route, so the hook has to stay close to free.
+  const children = new Map<string, Map<number, Histogram.Internal<'method' | 'route' | 'status_class'>>>();
+  const childFor = (method: string, route: string, statusClass: number) => {
+    const key = `${method} ${route}`;
+    let byStatus = children.get(key);
+    if (byStatus === undefined) children.set(key, (byStatus = new Map()));
+    let child = byStatus.get(statusClass);
+    if (child === undefined) {
+      child = httpSeconds.labels({ method, route, status_class: `${statusClass}xx` });
+      byStatus.set(statusClass, child);
+    }
+    return child;
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    childFor(request.method, route, Math.trunc(reply.statusCode / 100)).observe(reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/metrics', async (_request, reply) => {
