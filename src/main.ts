@@ -1,6 +1,7 @@
 // Wiring only: build the parts, start them in order, stop them in reverse.
 // socket → router → actor → log → projection → REST.
 
+import { accessSync, constants } from 'node:fs';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_ACTOR_SETTINGS } from './actors/actor-settings.js';
@@ -37,7 +38,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const spec = logSpecOf(config);
   const metrics = new ServiceMetrics();
   // Appends measured at the port, whichever adapter is behind it.
-  const log = metrics.meterLog(openLog(spec));
+  const log = metrics.meterLog(openLogSaying(spec));
   const router = new Router(log, { ...DEFAULT_ACTOR_SETTINGS, maxMailbox: config.maxMailboxEvents }, logger);
   const readSide = new ProjectionService(
     log,
@@ -95,7 +96,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       metrics,
       health: (): Health => {
         if (!readSide.isCaughtUp) return { status: 'starting', reason: 'projections are catching up with the log' };
-        if (!log.available) return { status: 'degraded', reason: 'the event store cannot be reached' };
+        if (!log.available) return { status: 'degraded', reason: 'the event store cannot be reached or its last commit failed (e.g. disk full): see the log' };
         return { status: 'ok' };
       },
     });
@@ -118,6 +119,26 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     return { ingestPort, httpPort, ready, router, whenProjected, close: stop };
   } catch (error) {
     await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * SQLite's own words ("unable to open database file", "database or disk is full") name neither the
+ * place nor the cause: the start-up failure says which directory, and whether it is writable.
+ */
+function openLogSaying(spec: LogSpec): EventLog {
+  try {
+    return openLog(spec);
+  } catch (error) {
+    if (spec.kind !== 'sqlite' || !(error instanceof Error)) throw error;
+    let writable = '';
+    try {
+      accessSync(spec.dataDir, constants.W_OK);
+    } catch (denied) {
+      writable = `; the data dir is not writable (${(denied as NodeJS.ErrnoException).code ?? String(denied)})`;
+    }
+    error.message = `cannot open the event log in ${spec.dataDir}: ${error.message}${writable}`;
     throw error;
   }
 }
