@@ -2,53 +2,20 @@
 // through buildApp + inject over the real SQLite log, and a 50,000-event export streamed over real
 // HTTP from the real service, parsed back exactly.
 
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
 import { exportStream } from '../../src/api/exports/export-stream.js';
 import { EXPORT_PAGE_EVENTS } from '../../src/api/exports/pages.js';
 import { plainDecimal } from '../../src/api/exports/numbers.js';
 import { EVENT_STRIDE } from '../../src/domain/location.js';
 import { parseEventLine, newParsedEvent } from '../../src/domain/wire-format.js';
-import { Projections } from '../../src/projections/projections.js';
 import type { EventLog } from '../../src/store/event-log.js';
 import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
 import { startTestService, type TestService } from '../support/in-process-service.js';
+import { useAppFixture } from '../support/app-fixture.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
-let dir: ReturnType<typeof makeTempDir>;
-let log: SqliteEventLog;
-let projections: Projections;
-
-beforeEach(() => {
-  dir = makeTempDir();
-  log = new SqliteEventLog({ dataDir: dir.path, pollIntervalMs: 0 });
-  projections = new Projections();
-});
-
-afterEach(async () => {
-  await log.close();
-  dir.remove();
-});
-
-/** Appends (x, y, t) triples to `robot`'s stream and applies them to the projections. */
-async function store(robot: string, events: number[]): Promise<void> {
-  const block = new Float64Array(events);
-  const head = await log.head(robot);
-  const result = await log.append(robot, block, head === null ? 'no_stream' : head.revision);
-  const firstRevision = head === null ? 0n : head.revision + 1n;
-  projections.apply([{ position: result.position, stream: robot, firstRevision, events: block }]);
-}
-
-function app() {
-  return buildApp({
-    logger: pino({ level: 'silent' }),
-    log,
-    projections: () => projections,
-    admin: { status: async () => { throw new Error('not used'); }, requestRebuild: () => null },
-    health: () => ({ status: 'ok' }),
-  });
-}
+const fixture = useAppFixture();
+const { store } = fixture;
 
 /** Awkward values: -0, exponents both ways, the largest timestamp, big and tiny coordinates. */
 const AWKWARD = [0, 0, 0, 3, 4, 10, -0, 1e-7, 20, 1.5e300, -2.5e-300, 30, 123.456, -0.1, 9007199254740991];
@@ -56,7 +23,7 @@ const AWKWARD = [0, 0, 0, 3, 4, 10, -0, 1e-7, 20, 1.5e300, -2.5e-300, 30, 123.45
 describe('formats', () => {
   it('CSV: a header, then rows in the ingest wire format that parse back to the same doubles', async () => {
     await store('Bender', AWKWARD);
-    const server = app();
+    const server = fixture.app();
     const response = await server.inject('/api/robots/Bender/events?format=csv');
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('text/csv; charset=utf-8; header=present');
@@ -80,7 +47,7 @@ describe('formats', () => {
 
   it('GeoJSON: one Feature, LineString [x, y] positions with one timestamp each, and the odometer of the range', async () => {
     await store('Bender', [0, 0, 0, 3, 4, 10, 3, 0, 20, 100, 100, 30]);
-    const server = app();
+    const server = fixture.app();
     const response = await server.inject('/api/robots/Bender/events?format=geojson&start_time=5&end_time=25');
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('application/geo+json');
@@ -110,7 +77,7 @@ describe('formats', () => {
   it('GPX: well-formed GPX 1.1, lon = x and lat = y without exponents, ISO times, an escaped robot name', async () => {
     const name = `R&D <"Bot's"> ✓`;
     await store(name, [1, 2, 1700000000123, -0.5, 1e-7, 1700000000456, 7, 8, 9007199254740991]);
-    const server = app();
+    const server = fixture.app();
     const response = await server.inject(`/api/robots/${encodeURIComponent(name)}/events?format=gpx`);
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('application/gpx+xml; charset=utf-8');
@@ -140,7 +107,7 @@ describe('formats', () => {
 
   it('JSON stays the default and keeps its page size and Link', async () => {
     await store('Bender', [0, 0, 0, 1, 1, 10, 2, 2, 20]);
-    const server = app();
+    const server = fixture.app();
     const response = await server.inject('/api/robots/Bender/events?limit=2');
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(response.headers['content-disposition']).toBeUndefined();
@@ -156,7 +123,7 @@ describe('formats', () => {
     const events: number[] = [];
     for (let k = 0; k < 25; k++) events.push(k, -k, k * 10);
     await store('Bender', events);
-    const server = app();
+    const server = fixture.app();
     const rows = async (url: string) => {
       const response = await server.inject(url);
       return { lines: response.body.trim().split('\n').slice(1), link: response.headers.link };
@@ -199,7 +166,7 @@ describe('negotiation', () => {
 
   it.each(cases)('Accept %j with ?%s answers %s', async (accept, query, expected) => {
     await store('Bender', [0, 0, 0]);
-    const server = app();
+    const server = fixture.app();
     const response = await server.inject({ url: `/api/robots/Bender/events?${query}`, headers: accept === undefined ? {} : { accept } });
     expect(response.statusCode).toBe(200);
     expect(String(response.headers['content-type']).split(';')[0]).toBe(expected);
@@ -209,7 +176,7 @@ describe('negotiation', () => {
   it.each(['text/html', 'application/xml', 'image/*', 'text/csv;q=0, application/json;q=0, */*;q=0', 'nonsense'])(
     'Accept %j without ?format= is a 406 JSON error',
     async (accept) => {
-      const server = app();
+      const server = fixture.app();
       const response = await server.inject({ url: '/api/robots/Bender/events', headers: { accept } });
       expect(response.statusCode).toBe(406);
       expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
@@ -220,7 +187,7 @@ describe('negotiation', () => {
   );
 
   it.each(['format=xml', 'format=CSV', 'format=', 'format=csv&format=gpx'])('?%s is a 400 JSON error naming format', async (query) => {
-    const server = app();
+    const server = fixture.app();
     const response = await server.inject(`/api/robots/Bender/events?${query}`);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ statusCode: 400, code: 'TELEMETRY_INVALID_QUERY', error: 'Bad Request' });
@@ -229,7 +196,7 @@ describe('negotiation', () => {
   });
 
   it('checks the query before the Accept header', async () => {
-    const server = app();
+    const server = fixture.app();
     const response = await server.inject({ url: '/api/robots/Bender/events?limit=0', headers: { accept: 'text/html' } });
     expect(response.statusCode).toBe(400);
     expect(response.json().message).toContain('limit');
@@ -245,10 +212,10 @@ describe('streaming', () => {
     await store('Walker', Array.from(events));
     let reads = 0;
     // The real log, with its page reads counted.
-    const counting: EventLog = Object.create(log, {
-      readStream: { value: (stream: string, from: bigint, max: number) => (reads++, log.readStream(stream, from, max)) },
+    const counting: EventLog = Object.create(fixture.log, {
+      readStream: { value: (stream: string, from: bigint, max: number) => (reads++, fixture.log.readStream(stream, from, max)) },
     });
-    const projection = projections.get('Walker')!;
+    const projection = fixture.projections.get('Walker')!;
     const stream = await exportStream({ format: 'csv', log: counting, robot: 'Walker', projection, startTime: 0, endTime: n, first: 0, count: n });
     expect(reads).toBe(1); // the first page, read before answering
     let rows = -1; // the header line

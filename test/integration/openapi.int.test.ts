@@ -3,52 +3,17 @@
 // parameters with our JSON 400s and do not round or reject valid doubles on the way out.
 
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ERRORS } from '../../src/domain/errors.js';
-import { Projections } from '../../src/projections/projections.js';
-import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
 import { startTestService, type TestService } from '../support/in-process-service.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { useAppFixture } from '../support/app-fixture.js';
 
 const PKG = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string; description: string };
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head'] as const;
 const STATUS_OF_CODE = new Map(Object.values(ERRORS).map((e) => [e.code, e.statusCode]));
 
-let dir: ReturnType<typeof makeTempDir>;
-let log: SqliteEventLog;
-let projections: Projections;
-
-beforeEach(() => {
-  dir = makeTempDir();
-  log = new SqliteEventLog({ dataDir: dir.path, pollIntervalMs: 0 });
-  projections = new Projections();
-});
-
-afterEach(async () => {
-  await log.close();
-  dir.remove();
-});
-
-function app() {
-  return buildApp({
-    logger: pino({ level: 'silent' }),
-    log,
-    projections: () => projections,
-    admin: {
-      status: async () => ({ version: 1, status: 'ready', position: 0n, logPosition: 0n, robots: 0, events: 0, checkpoint: null, job: null }),
-      requestRebuild: () => null,
-    },
-    health: () => ({ status: 'ok' }),
-  });
-}
-
-async function store(robot: string, events: number[]): Promise<void> {
-  const block = new Float64Array(events);
-  const result = await log.append(robot, block, 'no_stream');
-  projections.apply([{ position: result.position, stream: robot, firstRevision: 0n, events: block }]);
-}
+const fixture = useAppFixture();
+const { store } = fixture;
 
 /**
  * Every (method, path) the router holds, from Fastify's own route tree (`printRoutes`), in
@@ -75,7 +40,7 @@ const undocumented = (path: string) => path === '/' || path.startsWith('/docs') 
 
 describe('/openapi.json', () => {
   it('is an OpenAPI 3.1 document with every registered route, each with parameters and responses', async () => {
-    const server = app();
+    const server = fixture.app();
     await server.ready();
     const response = await server.inject('/openapi.json');
     expect(response.statusCode).toBe(200);
@@ -131,7 +96,7 @@ describe('/openapi.json', () => {
   });
 
   it('describes the events route: its query, its four media types and its error codes', async () => {
-    const server = app();
+    const server = fixture.app();
     const doc = (await server.inject('/openapi.json')).json();
     const events = doc.paths['/api/robots/{robot}/events'].get;
     const query = Object.fromEntries(events.parameters.filter((p: any) => p.in === 'query').map((p: any) => [p.name, p]));
@@ -166,7 +131,7 @@ describe('over real HTTP from the service', () => {
   });
 
   it('serves the document and the Swagger UI at /docs', async () => {
-    service = await startTestService({ TELEMETRY_DATA_DIR: dir.path });
+    service = await startTestService({ TELEMETRY_DATA_DIR: fixture.dataDir });
     const doc: any = await (await fetch(`${service.http}/openapi.json`)).json();
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.paths).toHaveProperty(['/api/robots/{robot}/events']);
@@ -189,7 +154,7 @@ describe('schemas', () => {
     ['trail%C2%A0', 'robot_name must not start or end with whitespace'],
     ['x'.repeat(151), 'robot_name must be 1 to 150 characters'],
   ])('reject the robot name %s with TELEMETRY_INVALID_ROBOT_NAME and the domain reason', async (name, reason) => {
-    const server = app();
+    const server = fixture.app();
     for (const route of ['', '/odometer', '/events']) {
       const response = await server.inject(`/api/robots/${name}${route}`);
       expect(response.statusCode).toBe(400);
@@ -199,7 +164,7 @@ describe('schemas', () => {
   });
 
   it('accept names the domain accepts: 150 code points of astral characters, inner spaces, quotes', async () => {
-    const server = app();
+    const server = fixture.app();
     for (const name of ['🤖'.repeat(150), 'Rob Oto', `R"2'D2`, 'Robôt/7 ✓']) {
       const response = await server.inject(`/api/robots/${encodeURIComponent(name)}`);
       expect(response.statusCode, name).toBe(404);
@@ -217,7 +182,7 @@ describe('schemas', () => {
     ['end_time=9007199254740992', 'end_time must be an integer from 0 to 9007199254740991, got "9007199254740992"'],
     ['start_time=1&start_time=2', 'start_time must be given once'],
   ])('reject ?%s on the odometer with the parser’s message', async (query, message) => {
-    const server = app();
+    const server = fixture.app();
     const response = await server.inject(`/api/robots/Bender/odometer?${query}`);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ statusCode: 400, code: 'TELEMETRY_INVALID_QUERY', error: 'Bad Request', message: `Invalid query: ${message}` });
@@ -227,7 +192,7 @@ describe('schemas', () => {
   it('serialise doubles exactly and overflowed odometers as null', async () => {
     await store('Exact', [0.1, 0.2, 0, 1 / 3, -2 / 3, 9007199254740991]);
     await store('Huge', [1e308, 0, 0, -1e308, 0, 10, 1e308, 0, 20]);
-    const server = app();
+    const server = fixture.app();
     const summary = (await server.inject('/api/robots/Exact')).json();
     expect(summary).toEqual({
       name: 'Exact',
@@ -251,7 +216,7 @@ describe('schemas', () => {
   });
 
   it('answer /healthz and the admin routes through their response schemas unchanged', async () => {
-    const server = app();
+    const server = fixture.app();
     expect((await server.inject('/healthz')).json()).toEqual({ status: 'ok' });
     expect((await server.inject('/api/admin/projections')).json()).toEqual({
       version: 1,
