@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IngestClient } from '../support/ingest-client.js';
 import { getJson } from '../support/in-process-service.js';
 import { spawnService, type SpawnedService } from '../support/spawned-service.js';
+import { storedTimestamps, streamUntilStopped } from '../support/streaming.js';
 import { storeVariants, type StoreFixture } from '../support/store-variants.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -34,59 +35,6 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) dir.remove();
   for (const fixture of fixtures.splice(0)) await fixture.cleanup();
 });
-
-/** Streams frames of `perFrame` events for `robots` robots until stopped; records every acknowledged event. */
-function streamUntilStopped(client: IngestClient, robots: string[], perFrame: number) {
-  const acknowledged = new Map<string, number[]>(robots.map((r) => [r, []]));
-  let stopped = false;
-  let frames = 0;
-  const loop = (async () => {
-    let t = 0;
-    while (!stopped) {
-      const lines: string[] = [];
-      const robotsOfFrame: Array<[string, number]> = [];
-      for (let k = 0; k < perFrame; k++) {
-        const robot = robots[(t + k) % robots.length]!;
-        const ts = t * perFrame + k;
-        lines.push(`${ts % 97},${ts % 89},${ts},${robot}`);
-        robotsOfFrame.push([robot, ts]);
-      }
-      t++;
-      let statuses: string[];
-      try {
-        statuses = await client.sendEvents(lines);
-      } catch {
-        return; // the server went away mid-frame: that frame was not acknowledged
-      }
-      frames++;
-      statuses.forEach((status, i) => {
-        if (status === 'OK') acknowledged.get(robotsOfFrame[i]![0])!.push(robotsOfFrame[i]![1]);
-      });
-    }
-  })();
-  return {
-    acknowledged,
-    get frames() {
-      return frames;
-    },
-    stop: async () => {
-      stopped = true;
-      await loop;
-    },
-  };
-}
-
-async function storedTimestamps(http: string, robot: string): Promise<number[]> {
-  const all: number[] = [];
-  let url: string | null = `${http}/api/robots/${encodeURIComponent(robot)}/events?limit=100000`;
-  while (url !== null) {
-    const page = await getJson(url);
-    all.push(...(page.body as Array<{ timestamp: number }>).map((e) => e.timestamp));
-    const link = page.headers.get('link');
-    url = link === null ? null : `${http}${/^<([^>]+)>/.exec(link)![1]}`;
-  }
-  return all;
-}
 
 describe.each(storeVariants())('crash safety on the $name log', (variant) => {
   it('loses no acknowledged event on kill -9 during heavy ingest, and stores none twice', async () => {
