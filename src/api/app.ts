@@ -3,7 +3,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createError } from '../domain/errors.js';
-import { errorBody, installErrorHandlers } from './error-handler.js';
+import { clientErrorHandler, errorBody, frameworkErrorHandler, installErrorHandlers } from './error-handler.js';
+import { maxHeaderSize } from 'node:http';
 import { registerAdminRoutes, type ProjectionAdmin } from './admin-routes.js';
 import { registerRobotRoutes, type RobotRouteDeps } from './robot-routes.js';
 import { registerOpenApi } from './openapi.js';
@@ -39,6 +40,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // One log line per event of interest, never one per request.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
+    frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH),
+    clientErrorHandler: clientErrorHandler(maxHeaderSize),
   });
   installErrorHandlers(app);
   // Before any route: the OpenAPI document lists only routes declared after it.

@@ -1,6 +1,7 @@
 // Every HTTP error is JSON `{ statusCode, code, error, message }` with a code from domain/errors.
 
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createError, ERRORS, TelemetryError } from '../domain/errors.js';
 import { robotNameError } from '../domain/wire-format.js';
@@ -64,4 +65,45 @@ export function installErrorHandlers(app: FastifyInstance): void {
     const error = createError('ROUTE_NOT_FOUND', `${request.method} ${request.url.split('?')[0]}`);
     void reply.code(404).send(errorBody(error));
   });
+}
+
+/**
+ * Errors the framework raises before routing (a path that does not percent-decode, a parameter past
+ * the router's length limit), answered in our shape instead of Fastify's. Passed as Fastify's
+ * `frameworkErrors` option.
+ */
+export function frameworkErrorHandler(maxParamLength: number) {
+  return (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void => {
+    const mapped =
+      error.code === 'FST_ERR_BAD_URL'
+        ? createError('BAD_URL', error.message)
+        : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? createError('URI_TOO_LONG', maxParamLength)
+          : createError('BAD_REQUEST', error.message);
+    void reply.code(mapped.statusCode).type('application/json; charset=utf-8').send(errorBody(mapped));
+  };
+}
+
+/**
+ * Errors of Node's HTTP parser, before any request exists (headers too large, a timeout, bytes that
+ * are not HTTP), answered in our shape and the connection closed. Passed as `clientErrorHandler`.
+ */
+export function clientErrorHandler(maxHeaderBytes: number) {
+  return (error: NodeJS.ErrnoException, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const mapped =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? createError('HEADERS_TOO_LARGE', maxHeaderBytes)
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? createError('REQUEST_TIMEOUT')
+          : createError('BAD_REQUEST', 'the request is not well-formed HTTP');
+    const body = JSON.stringify(errorBody(mapped));
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${mapped.statusCode} ${STATUS_CODES[mapped.statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  };
 }

@@ -21,17 +21,17 @@ export const ErrorBodySchema = Type.Object(
 
 /**
  * Robot names as the ingest accepts them (see domain/wire-format.ts robotNameError): 1–150 code
- * points, no comma, no control characters, no leading or trailing whitespace. Ajv counts code
+ * points, no comma, no control characters, no leading or trailing whitespace, not `.` or `..`. Ajv counts code
  * points and compiles patterns with the `u` flag, so `\s` is Unicode whitespace as in the domain rule.
  */
-export const ROBOT_NAME_PATTERN = '^(?!\\s)[^,\\u0000-\\u001f\\u007f-\\u009f]*(?<!\\s)$';
+export const ROBOT_NAME_PATTERN = '^(?!\\.{1,2}$)(?!\\s)[^,\\u0000-\\u001f\\u007f-\\u009f]*(?<!\\s)$';
 
 export const RobotParamsSchema = Type.Object({
   robot: Type.String({
     minLength: 1,
     maxLength: MAX_ROBOT_NAME_LENGTH,
     pattern: ROBOT_NAME_PATTERN,
-    description: `Robot name, percent-encoded: 1–${MAX_ROBOT_NAME_LENGTH} characters, no comma, no control characters, no leading or trailing whitespace`,
+    description: `Robot name, percent-encoded: 1–${MAX_ROBOT_NAME_LENGTH} characters, no comma, no control characters, no leading or trailing whitespace, not \`.\` or \`..\``,
   }),
 });
 

@@ -36,6 +36,8 @@ export const REASON = {
   nameComma: 'robot_name must not contain a comma',
   nameControl: 'robot_name must not contain control characters',
   nameWhitespace: 'robot_name must not start or end with whitespace',
+  // URL clients resolve these path segments away (even percent-encoded), so REST could never name them.
+  nameDots: 'robot_name must not be "." or ".."',
 } as const;
 
 function parseDecimal(text: string): number {
@@ -54,6 +56,7 @@ export function robotNameError(name: string): string | null {
   if (name.includes(',')) return REASON.nameComma;
   if (CONTROL.test(name)) return REASON.nameControl;
   if (EDGE_WHITESPACE.test(name)) return REASON.nameWhitespace;
+  if (name.length <= 2 && (name === '.' || name === '..')) return REASON.nameDots;
   return null;
 }
 

@@ -41,7 +41,7 @@ const ROBOTS = [
   'émile',
   '🤖'.repeat(150),
   'x'.repeat(150),
-  '..',
+  '...',
   '%2F',
   'a/b?c#d',
   'tab\u2028sep',
@@ -70,6 +70,8 @@ const BAD_NAMES: Array<[string, string]> = [
   ['trail ', REASON.nameWhitespace],
   ['nbsp\u00a0', REASON.nameWhitespace],
   ['\u2003em', REASON.nameWhitespace],
+  ['.', REASON.nameDots],
+  ['..', REASON.nameDots],
 ];
 
 function decimal(): string {
@@ -216,10 +218,7 @@ let service: SpawnedService;
 let ports: { ingestPort: number; httpPort: number };
 let http: string;
 
-/**
- * GET with the path sent exactly as given: WHATWG URL clients (fetch) resolve a `..` or `%2E%2E`
- * segment away before sending, so a robot named `..` is reachable only by a client that does not.
- */
+/** GET with the path sent exactly as given, not normalised by a WHATWG URL parser as fetch would. */
 function rawGet(port: number, path: string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path, method: 'GET' }, (response) => {

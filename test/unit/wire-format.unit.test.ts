@@ -161,6 +161,10 @@ describe('robotNameError', () => {
     expect(robotNameError('a\u0000b')).toBe(REASON.nameControl);
     expect(robotNameError(' a')).toBe(REASON.nameWhitespace);
     expect(robotNameError('a\u00a0')).toBe(REASON.nameWhitespace);
+    expect(robotNameError('.')).toBe(REASON.nameDots);
+    expect(robotNameError('..')).toBe(REASON.nameDots);
+    expect(robotNameError('...')).toBeNull();
+    expect(robotNameError('.a')).toBeNull();
   });
 });
 
