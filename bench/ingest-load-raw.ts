@@ -3,7 +3,7 @@
 // to stderr. Loopback only, bounded in time.
 //
 //   npx tsx bench/ingest-load-raw.ts --port 8000 [--connections 8] [--robots 1000] [--frame 100]
-//                                    [--seconds 10] [--threads 1] [--rate N] [--inflight 8] [--run-id ID]
+//                                    [--seconds 10] [--warmup 0] [--threads 1] [--rate N] [--inflight 8] [--run-id ID]
 
 import { parseArgs } from 'node:util';
 import { runWsLoad } from './lib/ws-load/index.js';
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     robots: { type: 'string', default: '1000' },
     frame: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '0' },
     threads: { type: 'string', default: '1' },
     rate: { type: 'string' },
     inflight: { type: 'string', default: '8' },
@@ -41,6 +42,7 @@ try {
     robots: number('robots', values.robots)!,
     eventsPerFrame: number('frame', values.frame)!,
     seconds: number('seconds', values.seconds)!,
+    warmupSeconds: number('warmup', values.warmup),
     threads: number('threads', values.threads)!,
     rate: number('rate', values.rate),
     inflight: number('inflight', values.inflight)!,

@@ -12,6 +12,8 @@ import { startPeer, type PeerName } from './peers/start-peer.js';
 
 export interface IngestBenchOptions {
   readonly seconds: number;
+  /** Load before each measured window, not counted: 1,000 robots joining at once is a burst, not the steady state. */
+  readonly warmupSeconds: number;
   readonly robots: number;
   readonly connections: number;
   readonly threads: number;
@@ -73,11 +75,11 @@ function checkAllAcknowledged(label: string, report: WsLoadReport): void {
 }
 
 export async function runIngestBench(options: IngestBenchOptions): Promise<IngestBenchResult> {
-  const { seconds, robots, connections, threads, log } = options;
+  const { seconds, warmupSeconds, robots, connections, threads, log } = options;
   const closedLoop = async (label: string, port: number, eventsPerFrame: number) => {
-    log(`${label}: ${eventsPerFrame}-event frames, closed loop, ${seconds} s…`);
+    log(`${label}: ${eventsPerFrame}-event frames, closed loop, ${seconds} s after ${warmupSeconds} s of warm-up…`);
     // Enough frames in flight per connection to keep group commits full: the maximum rate.
-    const report = await runWsLoad({ port, connections, robots, eventsPerFrame, seconds, threads, inflight: 32 });
+    const report = await runWsLoad({ port, connections, robots, eventsPerFrame, seconds, warmupSeconds, threads, inflight: 32 });
     checkAllAcknowledged(label, report);
     log(`  ${report.eventsPerSecond} events/s`);
     return report;
@@ -90,7 +92,7 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Inges
       for (const load of [0.25, 0.5, 0.75]) {
         const rate = Math.round(max.eventsPerSecond * load);
         log(`service: ${eventsPerFrame}-event frames at ${Math.round(load * 100)} % of max (${rate} events/s)…`);
-        const report = await runWsLoad({ port, connections, robots, eventsPerFrame, seconds, threads, rate });
+        const report = await runWsLoad({ port, connections, robots, eventsPerFrame, seconds, warmupSeconds, threads, rate });
         checkAllAcknowledged('service (open loop)', report);
         latency.push({
           load,

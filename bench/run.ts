@@ -25,7 +25,7 @@ const machine = {
 };
 log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${quick ? 'quick' : 'full'} run`);
 
-const ingest = await runIngestBench({ seconds: quick ? 2 : 10, robots: 1000, connections: 8, threads: 1, log });
+const ingest = await runIngestBench({ seconds: quick ? 2 : 10, warmupSeconds: quick ? 1 : 2, robots: 1000, connections: 8, threads: 1, log });
 const rest = await runReadBench({ events: quick ? 200_000 : 1_000_000, seconds: quick ? 2 : 5, connections: 32, log });
 const projections = await runProjectionBench({
   robots: 1000,

@@ -28,7 +28,7 @@ it('runs the projection benchmark: rebuilds, restart, memory, queries', async ()
 });
 
 it('runs the ingest benchmark against the service and its three peers', async () => {
-  const result = await runIngestBench({ seconds: 0.5, robots: 20, connections: 2, threads: 1, log: quiet });
+  const result = await runIngestBench({ seconds: 0.5, warmupSeconds: 0.25, robots: 20, connections: 2, threads: 1, log: quiet });
   for (const batch of [result.batch1, result.batch100]) {
     expect(batch.events_per_s).toBeGreaterThan(0);
     expect(batch.latency.map((point) => point.load)).toEqual([0.25, 0.5, 0.75]);

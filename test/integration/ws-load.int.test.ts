@@ -49,6 +49,17 @@ it('open loop: offers about rate × seconds events and every frame is answered',
   expect(await storedEvents('open')).toEqual({ robots: 20, events: report.events });
 });
 
+it('warm-up: the same load runs first, but only the measured window counts in the rate', async () => {
+  const report = await runWsLoad({ port: service.ingestPort, connections: 2, robots: 20, eventsPerFrame: 5, seconds: 0.5, warmupSeconds: 0.5, rate: 2000, threads: 1, runId: 'warm' });
+  expect(report.framesAnswered).toBe(report.framesSent);
+  // Every event of both phases was sent, answered and stored…
+  expect(report.events).toBeGreaterThanOrEqual(2000 * 1 * 0.7);
+  expect(await storedEvents('warm')).toEqual({ robots: 20, events: report.events });
+  // …while the rate is that of the measured half second only.
+  expect(report.eventsPerSecond).toBeGreaterThanOrEqual(2000 * 0.7);
+  expect(report.eventsPerSecond).toBeLessThanOrEqual(2000 * 1.3);
+});
+
 it('two threads: connections spread over both, counts and histograms merged', async () => {
   const report = await runWsLoad({ port: service.ingestPort, connections: 4, robots: 40, eventsPerFrame: 3, seconds: 0.5, threads: 2, inflight: 2, runId: 'threads' });
   expect(report.threads).toBe(2);

@@ -39,6 +39,7 @@ export class LoadConnection implements FrameSink {
   private now = 0;
   private sending = false;
   private windowEnd = Infinity;
+  private measureFrom = 0;
   // Open loop: frame i falls due at firstDue + i · interval.
   private firstDue = 0;
   private interval = 0;
@@ -69,10 +70,14 @@ export class LoadConnection implements FrameSink {
     this.socket.resume();
   }
 
-  /** Starts sending at `start` (performance.now() ms); frames go out until `windowEnd`. */
-  start(start: number, windowEnd: number): void {
+  /**
+   * Starts sending at `start` (performance.now() ms); frames go out until `windowEnd`. Frames sent
+   * before `measureFrom` (the warm-up) count in neither latency nor rate.
+   */
+  start(start: number, measureFrom: number, windowEnd: number): void {
     if (this.closed) return;
     this.sending = true;
+    this.measureFrom = measureFrom;
     this.windowEnd = windowEnd;
     this.socket.cork();
     if (this.pacing.kind === 'closed') {
@@ -170,13 +175,15 @@ export class LoadConnection implements FrameSink {
     }
     const stats = this.stats;
     const now = this.now;
-    recordMs(stats.latency, now - this.queue.oldestTime());
+    const sentAt = this.queue.oldestTime();
+    const measured = sentAt >= this.measureFrom;
+    if (measured) recordMs(stats.latency, now - sentAt);
     this.pool.release(this.queue.shift());
     stats.framesAnswered++;
     const statuses = opcode === OPCODE_TEXT ? stats.statuses.count(data, start, end) : 0;
     if (opcode !== OPCODE_TEXT) this.error('a binary reply');
     stats.events += statuses;
-    if (now <= this.windowEnd) stats.eventsInWindow += statuses;
+    if (measured && now <= this.windowEnd) stats.eventsInWindow += statuses;
     if (this.sending && this.pacing.kind === 'closed') {
       if (now < this.windowEnd) this.send(now);
       else this.sending = false;

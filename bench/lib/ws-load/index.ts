@@ -81,8 +81,8 @@ class LoadThread {
     this.worker.on('exit', (code) => onFailed(new Error(`load thread exited (code ${code}) before reporting`)));
   }
 
-  start(seconds: number): void {
-    this.worker.postMessage({ type: 'start', seconds });
+  start(seconds: number, warmupSeconds: number): void {
+    this.worker.postMessage({ type: 'start', seconds, warmupSeconds });
   }
 
   async stop(): Promise<void> {
@@ -104,7 +104,7 @@ export async function runWsLoad(spec: WsLoadSpec): Promise<WsLoadReport> {
     await within(Promise.all(threads.map((t) => t.ready)), TIMEOUTS.handshakeMs + 30_000, 'building frames and opening connections');
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
-    for (const thread of threads) thread.start(filled.seconds);
+    for (const thread of threads) thread.start(filled.seconds, filled.warmupSeconds);
     if (spec.onProgress !== undefined) {
       const report = spec.onProgress;
       progress = setInterval(() => {
@@ -117,7 +117,7 @@ export async function runWsLoad(spec: WsLoadSpec): Promise<WsLoadReport> {
         report({ elapsedSeconds: (performance.now() - started) / 1000, events, framesSent });
       }, PROGRESS_MS);
     }
-    const bound = filled.seconds * 1000 + TIMEOUTS.drainMs + TIMEOUTS.closeMs + 15_000;
+    const bound = (filled.warmupSeconds + filled.seconds) * 1000 + TIMEOUTS.drainMs + TIMEOUTS.closeMs + 15_000;
     const results = await within(Promise.all(threads.map((t) => t.done)), bound, 'the load run');
     const cpu = process.cpuUsage(cpuBefore);
     const wallSeconds = (performance.now() - started) / 1000;

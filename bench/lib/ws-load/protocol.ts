@@ -23,6 +23,7 @@ export interface WorkerPlan {
 export interface StartMessage {
   readonly type: 'start';
   readonly seconds: number;
+  readonly warmupSeconds: number;
 }
 
 export interface WorkerResult {

@@ -17,6 +17,12 @@ export interface WsLoadSpec {
   readonly robots: number;
   readonly eventsPerFrame: number;
   readonly seconds: number;
+  /**
+   * Seconds of the same load before the measured `seconds`, whose replies count in neither the rate
+   * nor the latency: a fleet joining at once (new streams, first head reads) is a burst of its own,
+   * not the steady state. Default 0.
+   */
+  readonly warmupSeconds?: number;
   /** Worker threads the connections are spread over; default 1. */
   readonly threads?: number;
   /**
@@ -43,6 +49,7 @@ export interface FilledSpec {
   readonly robots: number;
   readonly eventsPerFrame: number;
   readonly seconds: number;
+  readonly warmupSeconds: number;
   /** At most one per connection. */
   readonly threads: number;
   readonly rate: number | undefined;
@@ -71,6 +78,8 @@ export function fillSpec(spec: WsLoadSpec): FilledSpec {
   const connections = Math.min(positiveInteger('connections', spec.connections), robots);
   const eventsPerFrame = positiveInteger('eventsPerFrame', spec.eventsPerFrame);
   if (typeof spec.seconds !== 'number' || !(spec.seconds > 0 && spec.seconds <= MAX_SECONDS)) throw new Error(`seconds must be in (0, ${MAX_SECONDS}], got ${String(spec.seconds)}`);
+  const warmupSeconds = spec.warmupSeconds ?? 0;
+  if (typeof warmupSeconds !== 'number' || !(warmupSeconds >= 0 && warmupSeconds <= MAX_SECONDS)) throw new Error(`warmupSeconds must be in [0, ${MAX_SECONDS}], got ${String(warmupSeconds)}`);
   const threads = Math.min(positiveInteger('threads', spec.threads ?? 1), connections);
   if (spec.rate !== undefined && !(typeof spec.rate === 'number' && spec.rate > 0 && Number.isFinite(spec.rate))) throw new Error(`rate must be a positive number of events/s, got ${String(spec.rate)}`);
   const inflight = positiveInteger('inflight', spec.inflight ?? 8);
@@ -79,7 +88,7 @@ export function fillSpec(spec: WsLoadSpec): FilledSpec {
   if (/[,\p{Cc}]/u.test(runId) || runId !== runId.trim() || longest.length > 150) {
     throw new Error(`runId must make valid robot names (no comma, no control characters, at most 150 characters: "${longest}")`);
   }
-  return { host, port, path, token: spec.token, connections, robots, eventsPerFrame, seconds: spec.seconds, threads, rate: spec.rate, inflight, runId };
+  return { host, port, path, token: spec.token, connections, robots, eventsPerFrame, seconds: spec.seconds, warmupSeconds, threads, rate: spec.rate, inflight, runId };
 }
 
 /** Thread t gets connections t, t + threads, …; each connection gets an equal share of the rate. */

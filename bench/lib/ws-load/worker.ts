@@ -52,11 +52,12 @@ async function run(plan: WorkerPlan): Promise<void> {
 
   const startMessage = new Promise<StartMessage>((resolve) => port.once('message', resolve));
   post({ type: 'ready' });
-  const { seconds } = await startMessage;
+  const { seconds, warmupSeconds } = await startMessage;
 
   const start = performance.now();
-  const windowEnd = start + seconds * 1000;
-  for (const connection of connections) connection.start(start, windowEnd);
+  const measureFrom = start + warmupSeconds * 1000;
+  const windowEnd = measureFrom + seconds * 1000;
+  for (const connection of connections) connection.start(start, measureFrom, windowEnd);
   // Open loop: wake when the earliest frame falls due (timers have 1 ms granularity; replies
   // arriving in between also send what is due).
   let ticker: NodeJS.Timeout | undefined;
