@@ -9,10 +9,18 @@ import { HARD_CAP_FACTOR, MAX_BACKPRESSURE_BYTES } from '../../src/ingest/ingest
 const config = loadConfig({
   TELEMETRY_MAX_FRAME_BYTES: process.env.TELEMETRY_MAX_FRAME_BYTES,
   TELEMETRY_IDLE_TIMEOUT_SECONDS: process.env.TELEMETRY_IDLE_TIMEOUT_SECONDS,
+  TELEMETRY_MAX_EVENTS_PER_FRAME: process.env.TELEMETRY_MAX_EVENTS_PER_FRAME,
+  TELEMETRY_MAX_EVENTS_PER_SECOND: process.env.TELEMETRY_MAX_EVENTS_PER_SECOND,
+  TELEMETRY_RATE_BURST_EVENTS: process.env.TELEMETRY_RATE_BURST_EVENTS,
+  TELEMETRY_MAX_MAILBOX_EVENTS: process.env.TELEMETRY_MAX_MAILBOX_EVENTS,
 });
 
 export const INGEST_SETTINGS = Object.freeze({
   maxFrameBytes: config.maxFrameBytes,
+  maxEventsPerFrame: config.maxEventsPerFrame,
+  maxEventsPerSecond: config.maxEventsPerSecond,
+  rateBurstEvents: config.rateBurstEvents,
+  maxMailboxEvents: config.maxMailboxEvents,
   idleTimeoutSeconds: config.idleTimeoutSeconds,
   maxBackpressureBytes: MAX_BACKPRESSURE_BYTES,
   hardCapBytes: config.maxFrameBytes * HARD_CAP_FACTOR,

@@ -1,7 +1,8 @@
-// The PEER for the ingest benchmark: the service's own write path — Router → RobotActor →
-// SqliteEventLog (group commit), with a LogFollower keeping Projections in step so the read side
-// costs what it costs in the service — behind the `ws` library instead of uWebSockets.js.
-// Everything but the WebSocket library comes from src/.
+// The PEER for the ingest benchmark: the service's own write path — the frame handler with its
+// limits, Router → RobotActor → SqliteEventLog (group commit) measured by the service's metrics,
+// with a LogFollower keeping Projections in step so the read side costs what it costs in the
+// service — behind the `ws` library instead of uWebSockets.js. Everything but the WebSocket
+// library comes from src/.
 //
 //   node --import tsx bench/peers/ws-peer-server.ts --port 0 --data-dir DIR
 
@@ -12,6 +13,8 @@ import { DEFAULT_ACTOR_SETTINGS } from '../../src/actors/actor-settings.js';
 import { FrameHandler } from '../../src/ingest/frame-handler.js';
 import { ConnectionReplies } from '../../src/ingest/frame-reply.js';
 import { CLOSE_GOING_AWAY, INGEST_PATH } from '../../src/ingest/ingest-server.js';
+import { RateBucket } from '../../src/ingest/rate-bucket.js';
+import { ServiceMetrics } from '../../src/metrics/service-metrics.js';
 import { LogFollower } from '../../src/projections/log-follower.js';
 import { Projections } from '../../src/projections/projections.js';
 import { openSqliteLog } from '../../src/store/sqlite/open.js';
@@ -24,11 +27,13 @@ const CLOSE_HANDSHAKE_MS = 5000;
 
 runPeer('ws-peer', async (options) => {
   const logger = peerLogger('ws-peer');
-  const log = openSqliteLog({ kind: 'sqlite', dataDir: requireDataDir('ws-peer', options) });
+  const metrics = new ServiceMetrics();
+  const log = metrics.meterLog(openSqliteLog({ kind: 'sqlite', dataDir: requireDataDir('ws-peer', options) }));
   const follower = new LogFollower(log, new Projections(), logger);
-  const router = new Router(log, DEFAULT_ACTOR_SETTINGS, logger);
+  const router = new Router(log, { ...DEFAULT_ACTOR_SETTINGS, maxMailbox: INGEST_SETTINGS.maxMailboxEvents }, logger);
   // The service's own frame handling: only the WebSocket library differs.
-  const frames = new FrameHandler(router, INGEST_SETTINGS.maxFrameBytes);
+  const frames = new FrameHandler(router, INGEST_SETTINGS.maxFrameBytes, INGEST_SETTINGS.maxEventsPerFrame);
+  const { maxEventsPerSecond, rateBurstEvents } = INGEST_SETTINGS;
   const sockets = new Map<WebSocket, ConnectionReplies>();
 
   const http = createServer((_request, response) => {
@@ -36,15 +41,19 @@ runPeer('ws-peer', async (options) => {
   });
   const wss = new WebSocketServer({ server: http, path: INGEST_PATH, perMessageDeflate: false, maxPayload: INGEST_SETTINGS.hardCapBytes });
   wss.on('connection', (ws) => {
-    const replies = new ConnectionReplies({
-      send: (reply) => {
-        ws.send(reply);
-        // uWS's closeOnBackpressureLimit: a client that never reads its replies is closed.
-        if (ws.bufferedAmount > INGEST_SETTINGS.maxBackpressureBytes) ws.terminate();
+    const replies = new ConnectionReplies(
+      {
+        send: (reply) => {
+          ws.send(reply);
+          // uWS's closeOnBackpressureLimit: a client that never reads its replies is closed.
+          if (ws.bufferedAmount > INGEST_SETTINGS.maxBackpressureBytes) ws.terminate();
+        },
       },
-    });
+      metrics.outcomes,
+    );
+    const rate = maxEventsPerSecond > 0 ? new RateBucket(maxEventsPerSecond, rateBurstEvents, performance.now()) : null;
     sockets.set(ws, replies);
-    ws.on('message', (data, isBinary) => frames.handle(replies, data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => frames.handle(replies, data as Buffer, isBinary, null, rate));
     ws.on('error', (error) => logger.warn({ err: error }, 'connection error'));
     ws.on('close', () => {
       replies.close();
