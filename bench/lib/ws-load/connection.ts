@@ -16,7 +16,7 @@ import type { StatusCounter } from './statuses.js';
 export interface RunStats {
   framesSent: number;
   framesAnswered: number;
-  /** Statuses received, and those received before the end of the measured window. */
+  /** Statuses received, and those received within the measured window (after any warm-up). */
   events: number;
   eventsInWindow: number;
   readonly statuses: StatusCounter;
@@ -183,7 +183,9 @@ export class LoadConnection implements FrameSink {
     const statuses = opcode === OPCODE_TEXT ? stats.statuses.count(data, start, end) : 0;
     if (opcode !== OPCODE_TEXT) this.error('a binary reply');
     stats.events += statuses;
-    if (measured && now <= this.windowEnd) stats.eventsInWindow += statuses;
+    // The rate is what was answered during the measured window, whenever it was sent: a slow server
+    // with many frames in flight still answers warm-up frames well into the window.
+    if (now > this.measureFrom && now <= this.windowEnd) stats.eventsInWindow += statuses;
     if (this.sending && this.pacing.kind === 'closed') {
       if (now < this.windowEnd) this.send(now);
       else this.sending = false;
