@@ -7,6 +7,13 @@ import { join } from 'node:path';
 
 export const CHECKPOINT_FILE = 'projections.checkpoint';
 
+/** A save handed to the checkpoint thread (workers/save-checkpoint.ts). */
+export interface CheckpointSaveTask {
+  /** A snapshot from snapshotCheckpoint, transferred (not copied); its digest is still zero. */
+  readonly snapshot: ArrayBuffer;
+  readonly dataDir: string;
+}
+
 /**
  * Writes `bytes` as the checkpoint: to a temp file in the same dir (so the rename cannot cross file
  * systems), fsynced before the rename so the new name never points at unwritten data, then the dir

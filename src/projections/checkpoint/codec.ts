@@ -41,6 +41,22 @@ const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
 
 /** Serialises every robot (sorted by name, so equal projections give equal bytes) and the position. */
 export function encodeCheckpoint(projections: Projections, meta: CheckpointMeta): Buffer {
+  return sealCheckpoint(snapshotCheckpoint(projections, meta));
+}
+
+/** Writes the digest of a snapshot's body into its last bytes; returns the same buffer. */
+export function sealCheckpoint(bytes: Buffer): Buffer {
+  const bodyEnd = bytes.length - DIGEST_BYTES;
+  createHash('sha256').update(bytes.subarray(0, bodyEnd)).digest().copy(bytes, bodyEnd);
+  return bytes;
+}
+
+/**
+ * The checkpoint's bytes with the digest left zero (sealCheckpoint fills it), in a fresh ArrayBuffer
+ * of its own that can be transferred to a thread: the copy is what must happen between two turns
+ * of the event loop to be consistent; hashing and writing can happen anywhere.
+ */
+export function snapshotCheckpoint(projections: Projections, meta: CheckpointMeta): Buffer {
   const { projectionVersion } = meta;
   if (!Number.isInteger(projectionVersion) || projectionVersion < 0 || projectionVersion > MAX_U32) {
     throw new RangeError(`projectionVersion must be an integer 0-${MAX_U32}, got ${projectionVersion}`);
@@ -77,7 +93,6 @@ export function encodeCheckpoint(projections: Projections, meta: CheckpointMeta)
     offset = writeArray(bytes, offset + ROBOT_FIXED_BYTES, robot.timestamps());
     offset = writeArray(bytes, offset, robot.cumulative());
   }
-  createHash('sha256').update(bytes.subarray(0, bodyEnd)).digest().copy(bytes, bodyEnd);
   return bytes;
 }
 

@@ -1,0 +1,56 @@
+// When the checkpointer saves: after N new events at first, then after as many new events as the
+// last checkpoint held, so a long history is not copied every N events. Real projections, a real
+// data dir, and the real save thread.
+
+import { pino } from 'pino';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { decodeCheckpoint } from '../../src/projections/checkpoint/codec.js';
+import { loadCheckpointBytes } from '../../src/projections/checkpoint/checkpoint-file.js';
+import { Checkpointer } from '../../src/projections/checkpointer.js';
+import { Projections } from '../../src/projections/projections.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const META = { projectionVersion: 1, logIdentity: 'sqlite:checkpointer-test' };
+let dir: ReturnType<typeof makeTempDir>;
+let projections: Projections;
+let checkpointer: Checkpointer;
+let position = 0n;
+let t = 0;
+
+beforeEach(() => {
+  dir = makeTempDir();
+  projections = new Projections();
+  checkpointer = new Checkpointer({ dataDir: dir.path, everyEvents: 100, everySeconds: 3600, ...META }, () => projections, pino({ level: 'silent' }));
+});
+
+afterEach(async () => {
+  await checkpointer.stop();
+  dir.remove();
+});
+
+/** Applies `count` more events to one robot, tells the checkpointer, and waits for any save it started. */
+async function advance(count: number): Promise<void> {
+  const events = new Float64Array(count * 3);
+  for (let i = 0; i < count; i++) events.set([t, -t, t++], i * 3);
+  projections.apply([{ position: ++position, stream: 'Bender', firstRevision: BigInt(t - count), events }]);
+  checkpointer.advanced();
+  await checkpointer.settled();
+}
+
+it('saves after N events, then only once the new events match what the last checkpoint held', async () => {
+  const savedAt: number[] = [];
+  const track = () => {
+    const last = checkpointer.lastSaved?.events;
+    if (last !== undefined && last !== savedAt.at(-1)) savedAt.push(last);
+  };
+  for (let i = 0; i < 16; i++) {
+    await advance(50);
+    track();
+  }
+  // 100 (N), 200 (100 new ≥ max(N, 100)), 400 (200 new), 800 (400 new); not every 100.
+  expect(savedAt).toEqual([100, 200, 400, 800]);
+  const bytes = await loadCheckpointBytes(dir.path);
+  const loaded = decodeCheckpoint(bytes!, META);
+  expect(loaded.eventCount).toBe(800);
+  expect(loaded.get('Bender')!.odometer(0, 799)).toBeCloseTo(projections.get('Bender')!.odometer(0, 799), 9);
+});
