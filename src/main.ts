@@ -38,7 +38,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const spec = logSpecOf(config);
   const metrics = new ServiceMetrics();
   // Appends measured at the port, whichever adapter is behind it.
-  const log = metrics.meterLog(openLogSaying(spec));
+  const log = metrics.meterLog(await openLogSaying(spec));
   const router = new Router(log, { ...DEFAULT_ACTOR_SETTINGS, maxMailbox: config.maxMailboxEvents }, logger);
   const readSide = new ProjectionService(
     log,
@@ -127,9 +127,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
  * SQLite's own words ("unable to open database file", "database or disk is full") name neither the
  * place nor the cause: the start-up failure says which directory, and whether it is writable.
  */
-function openLogSaying(spec: LogSpec): EventLog {
+async function openLogSaying(spec: LogSpec): Promise<EventLog> {
   try {
-    return openLog(spec);
+    return await openLog(spec);
   } catch (error) {
     if (spec.kind !== 'sqlite' || !(error instanceof Error)) throw error;
     let writable = '';

@@ -1,6 +1,8 @@
 // The benchmark scripts run end to end at tiny sizes and report what they promise. How fast is for
 // `npm run bench`, never for tests.
 
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { runIngestBench } from '../../bench/ingest.js';
 import { runProjectionBench } from '../../bench/projections.js';
@@ -40,4 +42,14 @@ it('runs the ingest benchmark against the service and its three peers', async ()
   // machine it may not finish one. runIngestBench has already checked that every frame was answered.
   expect(Number.isFinite(result.seed_style_events_per_s)).toBe(true);
   expect(result.ratio_to_limit).toBeCloseTo(result.batch100.events_per_s / result.limit_events_per_s, 2);
+});
+
+it('runs the log layout benchmark: the log beside the layout it replaced', async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/log-layouts.ts', '--robots', '5', '--per-commit', '5', '--seconds', '0.2']);
+  const report = JSON.parse(stdout);
+  expect(report.results.map((r: { layout: string }) => r.layout)).toEqual(['log (format 2)', 'per-stream key (format 1)']);
+  for (const r of report.results) {
+    expect(r.events_per_s).toBeGreaterThan(0);
+    expect(r.commit_p99_ms).toBeGreaterThanOrEqual(r.commit_p50_ms);
+  }
 });

@@ -106,7 +106,7 @@ let feeds: FeedClient[];
 
 async function start(options: Partial<LiveHubOptions> = {}, health: () => Health = () => ({ status: 'ok' })): Promise<void> {
   const spec: LogSpec = { kind: 'sqlite', dataDir: dir.path };
-  log = openLog(spec);
+  log = await openLog(spec);
   readSide = new ProjectionService(
     log,
     spec,
