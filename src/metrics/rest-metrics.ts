@@ -3,17 +3,18 @@
 // Prometheus text.
 
 import type { FastifyInstance } from 'fastify';
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { FastHistogram, type HistogramSeries } from './fast-histogram.js';
 
 /** Reads answer from memory in well under a millisecond; event pages and exports can take seconds. */
 export const HTTP_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** The route label of a request no route matched (a 404): its URL is not a pattern. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-export type HttpHistogram = Histogram<'method' | 'route' | 'status_class'>;
+export type HttpHistogram = FastHistogram<'method' | 'route' | 'status_class'>;
 
 export function httpRequestHistogram(registry: Registry): HttpHistogram {
-  return new Histogram({
+  return new FastHistogram({
     name: 'telemetry_http_request_duration_seconds',
     help: 'Seconds from receiving a REST request to finishing its response, by method, route pattern and status class (2xx, 4xx, ...). For a stream (GET /api/live) the stream lifetime.',
     labelNames: ['method', 'route', 'status_class'],
@@ -29,17 +30,17 @@ export interface MetricsEndpoint {
 
 export function registerMetricsRoutes(app: FastifyInstance, metrics: MetricsEndpoint): void {
   const { registry, httpSeconds } = metrics;
-  // One labelled child per (route, method, status class), found without building a label object or
+  // One series per (route, method, status class), found without building a label object or
   // hashing label values on every response: the odometer route is measured against a bare Fastify
   // route, so the hook has to stay close to free.
-  const children = new Map<string, Map<number, Histogram.Internal<'method' | 'route' | 'status_class'>>>();
+  const children = new Map<string, Map<number, HistogramSeries>>();
   const childFor = (method: string, route: string, statusClass: number) => {
     const key = `${method} ${route}`;
     let byStatus = children.get(key);
     if (byStatus === undefined) children.set(key, (byStatus = new Map()));
     let child = byStatus.get(statusClass);
     if (child === undefined) {
-      child = httpSeconds.labels({ method, route, status_class: `${statusClass}xx` });
+      child = httpSeconds.series({ method, route, status_class: `${statusClass}xx` });
       byStatus.set(statusClass, child);
     }
     return child;
