@@ -57,6 +57,9 @@ async function seed(dataDir: string, events: number): Promise<void> {
   }
 }
 
+/** Pairs of (ceiling, odometer) runs; the median pair is reported. */
+const PAIRED_ROUNDS = 3;
+
 async function measure(url: string, paths: string[], seconds: number, connections: number): Promise<Measured> {
   const result = await autocannon({
     url,
@@ -92,8 +95,17 @@ export async function runReadBench(options: ReadBenchOptions): Promise<ReadBench
         options.log(`autocannon ${label} (${options.seconds} s, ${options.connections} connections)…`);
         return measure(url, paths, options.seconds, options.connections);
       };
-      const ceilingResult = await run('ceiling', `http://127.0.0.1:${ceilingPort}`, ['/ping']);
-      const odometerLarge = await run('odometer, 1M events', api, ranges('odometer', 'big', options.events, options.events / 4));
+      // The ratio that the goal is about is measured in adjacent pairs (ceiling, then odometer),
+      // three times, and the median pair taken: this VM's speed drifts by ±20 % over tens of
+      // seconds, which a single ceiling run early and an odometer run later would book as ours.
+      const pairs: Array<{ ceiling: Measured; odometer: Measured }> = [];
+      for (let round = 1; round <= PAIRED_ROUNDS; round++) {
+        const ceilingRound = await run(`ceiling (pair ${round} of ${PAIRED_ROUNDS})`, `http://127.0.0.1:${ceilingPort}`, ['/ping']);
+        const odometerRound = await run(`odometer, ${options.events} events (pair ${round})`, api, ranges('odometer', 'big', options.events, options.events / 4));
+        pairs.push({ ceiling: ceilingRound, odometer: odometerRound });
+      }
+      pairs.sort((a, b) => a.odometer.req_per_s / a.ceiling.req_per_s - b.odometer.req_per_s / b.ceiling.req_per_s);
+      const { ceiling: ceilingResult, odometer: odometerLarge } = pairs[Math.floor(pairs.length / 2)]!;
       const odometerSmall = await run('odometer, 10 events', api, ranges('odometer', 'small', 10, 5));
       // The same page size on both robots (10 events), so only the history size differs.
       const eventsLarge = await run('events, 1M events', api, ranges('events', 'big', options.events, 9));
