@@ -22,7 +22,7 @@ beforeAll(async () => {
   service = await startTestService({ TELEMETRY_DATA_DIR: dir.path });
   const client = await IngestClient.connect(service.ingestPort);
   // A few robots, some with names that need encoding, so routes answer with data as well as errors.
-  expect(await client.sendEvents(['1,2,10,Bender', '3,4,20,Bender', '0,0,5,rob oto', '1,1,7,ロボ', '2,2,9,..'])).toEqual(['OK', 'OK', 'OK', 'OK', 'OK']);
+  expect(await client.sendEvents(['1,2,10,Bender', '3,4,20,Bender', '0,0,5,rob oto', '1,1,7,ロボ', '2,2,9,...'])).toEqual(['OK', 'OK', 'OK', 'OK', 'OK']);
   await client.close();
   await service.whenProjected();
 });
@@ -46,7 +46,7 @@ function get(path: string, headers: Record<string, string> = {}): Promise<{ stat
 }
 
 const PIECES = [
-  'Bender', 'rob%20oto', '%E3%83%AD%E3%83%9C', '..', '%2E%2E', '.', '%2F', '%00', '%0A', '%0D%0A', '%C3%28', '%FF%FE',
+  'Bender', 'rob%20oto', '%E3%83%AD%E3%83%9C', '..', '...', '%2E%2E%2E', '%2E%2E', '.', '%2F', '%00', '%0A', '%0D%0A', '%C3%28', '%FF%FE',
   '%ED%A0%80', '%F0%9F%A4%96', '%', '%Z1', '%2', 'a%2Cb', '%20lead', 'trail%20', '%E2%80%A8', '%7F', '%C2%85', '~', '!',
   "'", '(', ')', '*', ';', '=', '@', '$', '+', ':', '%3F', '%23', '%25', '%5C',
 ];
