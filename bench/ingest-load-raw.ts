@@ -4,6 +4,7 @@
 //
 //   npx tsx bench/ingest-load-raw.ts --port 8000 [--connections 8] [--robots 1000] [--frame 100]
 //                                    [--seconds 10] [--warmup 0] [--threads 1] [--rate N] [--inflight 8] [--run-id ID]
+//                                    [--token T]   (or TELEMETRY_TOKEN: sent as Authorization: Bearer on each upgrade)
 
 import { parseArgs } from 'node:util';
 import { runWsLoad } from './lib/ws-load/index.js';
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     frame: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '0' },
+    token: { type: 'string' },
     threads: { type: 'string', default: '1' },
     rate: { type: 'string' },
     inflight: { type: 'string', default: '8' },
@@ -47,6 +49,7 @@ try {
     rate: number('rate', values.rate),
     inflight: number('inflight', values.inflight)!,
     ...(values['run-id'] === undefined ? {} : { runId: values['run-id'] }),
+    ...((values.token ?? process.env.TELEMETRY_TOKEN) === undefined ? {} : { token: values.token ?? process.env.TELEMETRY_TOKEN }),
     onProgress: ({ elapsedSeconds, events, framesSent }) =>
       process.stderr.write(`${elapsedSeconds.toFixed(1)} s: ${events} statuses, ${framesSent} frames sent\n`),
   });
