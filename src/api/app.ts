@@ -2,8 +2,8 @@
 
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createError } from '../domain/errors.js';
-import { clientErrorHandler, errorBody, frameworkErrorHandler, installErrorHandlers } from './error-handler.js';
+import { createError, errorBody } from '../domain/errors.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './error-handler.js';
 import { maxHeaderSize } from 'node:http';
 import { registerAdminRoutes, type ProjectionAdmin } from './admin-routes.js';
 import { registerRobotRoutes, type RobotRouteDeps } from './robot-routes.js';

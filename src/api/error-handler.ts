@@ -1,27 +1,12 @@
-// Every HTTP error is JSON `{ statusCode, code, error, message }` with a code from domain/errors.
+// Every HTTP error is JSON `{ statusCode, code, error, message }` (domain/errors.ts errorBody) with a
+// code from the registry.
 
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createError, ERRORS, TelemetryError } from '../domain/errors.js';
+import { createError, errorBody, ERRORS, TelemetryError } from '../domain/errors.js';
 import { robotNameError } from '../domain/wire-format.js';
 import { invalidQueryMessage } from './query.js';
-
-export interface ErrorBody {
-  statusCode: number;
-  code: string;
-  error: string;
-  message: string;
-}
-
-export function errorBody(error: TelemetryError): ErrorBody {
-  return {
-    statusCode: error.statusCode,
-    code: error.code,
-    error: STATUS_CODES[error.statusCode] ?? 'Error',
-    message: error.message,
-  };
-}
 
 /**
  * A route schema rejected the request: answer with our codes and our messages. A bad `:robot` is

@@ -2,8 +2,7 @@
 // clients that cannot set headers, such as browsers' WebSocket and EventSource) checked against the
 // tokens in force, then its scope against the side being used. Independent of uWS and Fastify.
 
-import { errorBody } from '../api/error-handler.js';
-import { createError, type TelemetryError } from '../domain/errors.js';
+import { createError, errorBody, type TelemetryError } from '../domain/errors.js';
 import { canAdminister, canRead, canWrite, describeScope, writeAccess, type WriteAccess } from './scope.js';
 import type { Grant, TokenSet } from './token-set.js';
 

@@ -4,7 +4,7 @@
 // browsers fetch them without credentials.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody } from '../api/error-handler.js';
+import { errorBody } from '../domain/errors.js';
 import { presentedToken, type RestNeed } from './access.js';
 import type { Authenticator } from './authenticator.js';
 

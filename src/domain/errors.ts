@@ -2,6 +2,8 @@
 // callers check `code`, never the class (errors crossing postMessage lose their class).
 // Each code is documented in docs/errors.md; a unit test keeps the two in step.
 
+import { STATUS_CODES } from 'node:http';
+
 export interface ErrorDefinition {
   readonly code: string;
   readonly statusCode: number;
@@ -63,4 +65,21 @@ export function createError(name: ErrorName, ...args: Array<string | number | bi
 /** True when `error` carries the code of `name`, whatever its class or thread of origin. */
 export function hasCode(error: unknown, name: ErrorName): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === ERRORS[name].code;
+}
+
+/** How every error is shown over HTTP (REST, refused WebSocket upgrades): `{ statusCode, code, error, message }`. */
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  error: string;
+  message: string;
+}
+
+export function errorBody(error: TelemetryError): ErrorBody {
+  return {
+    statusCode: error.statusCode,
+    code: error.code,
+    error: STATUS_CODES[error.statusCode] ?? 'Error',
+    message: error.message,
+  };
 }

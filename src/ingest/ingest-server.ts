@@ -7,7 +7,7 @@ import { denialJson, presentedToken } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { WriteAccess } from '../auth/scope.js';
 import type { Grant, TokenSet } from '../auth/token-set.js';
-import { errorBody } from '../api/error-handler.js';
+import { errorBody } from '../domain/errors.js';
 import { ConnectionLimits, type ConnectionRefusal } from './connection-limits.js';
 import { FrameHandler } from './frame-handler.js';
 import { ConnectionReplies, type StatusTally } from './frame-reply.js';
