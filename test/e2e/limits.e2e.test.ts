@@ -188,6 +188,28 @@ describe('a client that never reads its replies', () => {
   });
 });
 
+describe('idle connections', () => {
+  // uWebSockets.js's idle timeout has an 8 s floor (TELEMETRY_IDLE_TIMEOUT_SECONDS ≥ 8), so this test
+  // waits that long by nature; both clients wait together.
+  it('closes a connection that neither sends nor answers pings after TELEMETRY_IDLE_TIMEOUT_SECONDS, and keeps one that answers them', async () => {
+    const service = await start({ TELEMETRY_IDLE_TIMEOUT_SECONDS: '8' });
+    const silent = await rawUpgrade(service.ingestPort);
+    sockets.push(silent);
+    const opened = Date.now();
+    // The raw socket reads (so back-pressure is not the cause, and it sees the server's FIN) but
+    // never answers a ping.
+    silent.on('data', () => undefined);
+    silent.resume();
+    const polite = await connect(service.ingestPort); // the ws library answers pings by itself
+    await new Promise<void>((resolve) => silent.once('close', () => resolve()));
+    const idleMs = Date.now() - opened;
+    expect(idleMs).toBeGreaterThanOrEqual(7_000);
+    expect(idleMs).toBeLessThan(20_000);
+    expect(await polite.send(line(1, 'polite'))).toBe('OK');
+    expect(await metric(service, 'telemetry_ingest_connections')).toBe(1);
+  }, 30_000);
+});
+
 describe('many connections', () => {
   // Both ends live in this process: 2 × N descriptors against `ulimit -n` (20000 here and in CI).
   const N = 4000;
