@@ -302,6 +302,12 @@ describe.each(CASES)('$file', ({ file, storeCount, clusterSize }) => {
     expect(telemetryEnv.get('TELEMETRY_HOST')).toBe('0.0.0.0');
   });
 
+  it('keeps authentication on: tokens come from the data volume, as docs/deployment.md shows how to mint them', () => {
+    expect(telemetryEnv.get('TELEMETRY_AUTH') ?? 'on').toBe('on');
+    expect(telemetryEnv.get('TELEMETRY_TOKENS_FILE')).toBeUndefined(); // the default: <data dir>/tokens.json, on the volume
+    expect(readText('docs/deployment.md')).toContain('node dist/src/tools/token.js --fleet');
+  });
+
   it('publishes the ingest and REST ports, the ones the service listens on', () => {
     const published = publishedContainerPorts(telemetry);
     for (const port of SERVICE_PORTS) expect(published).toContain(port);
