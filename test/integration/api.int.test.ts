@@ -1,49 +1,19 @@
-// The Fastify app factory without a socket (inject), over the real SQLite log and projections.
+// The Fastify app factory without a socket (inject), over the real SQLite log and fixture.projections.
 
-import { pino } from 'pino';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import { Projections } from '../../src/projections/projections.js';
-import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { beforeEach, expect, it } from 'vitest';
+import { useAppFixture } from '../support/app-fixture.js';
 
-let dir: ReturnType<typeof makeTempDir>;
-let log: SqliteEventLog;
-let projections: Projections;
+const fixture = useAppFixture();
 let notReady: string | null;
 let degraded = false;
 
 beforeEach(() => {
-  dir = makeTempDir();
-  log = new SqliteEventLog({ dataDir: dir.path, pollIntervalMs: 0 });
-  projections = new Projections();
   notReady = 'projections are catching up with the log';
   degraded = false;
 });
 
-afterEach(async () => {
-  await log.close();
-  dir.remove();
-});
-
 function app() {
-  return buildApp({
-    logger: pino({ level: 'silent' }),
-    log,
-    projections: () => projections,
-    admin: {
-      status: async () => ({
-        version: 1,
-        status: notReady === null ? 'ready' : 'starting',
-        position: projections.position,
-        logPosition: await log.lastPosition(),
-        robots: projections.robotCount,
-        events: projections.eventCount,
-        checkpoint: null,
-        job: null,
-      }),
-      requestRebuild: () => null,
-    },
+  return fixture.app({
     health: () =>
       notReady !== null
         ? { status: 'starting', reason: notReady }
@@ -73,8 +43,8 @@ it('answers 503 on /healthz and on reads until ready, then 200, and 503 degraded
 });
 
 it('serves what the log committed, through the projections', async () => {
-  const result = await log.append('Bender', new Float64Array([0, 0, 0, 3, 4, 10]), 'no_stream');
-  projections.apply([{ position: result.position, stream: 'Bender', firstRevision: 0n, events: new Float64Array([0, 0, 0, 3, 4, 10]) }]);
+  const result = await fixture.log.append('Bender', new Float64Array([0, 0, 0, 3, 4, 10]), 'no_stream');
+  fixture.projections.apply([{ position: result.position, stream: 'Bender', firstRevision: 0n, events: new Float64Array([0, 0, 0, 3, 4, 10]) }]);
   notReady = null;
   const server = app();
   expect((await server.inject('/api/robots/Bender')).json()).toEqual({

@@ -14,7 +14,7 @@ export interface AppFixture {
   readonly projections: Projections;
   /** Appends (x, y, t) triples to `robot`'s stream and applies them to the projections. */
   store(robot: string, events: number[]): Promise<void>;
-  /** The app on this fixture's log and projections; `overrides` replace any dependency. */
+  /** The app on this fixture's log and projections; `overrides` replace any dependency (the admin status follows `health`). */
   app(overrides?: Partial<AppDeps>): ReturnType<typeof buildApp>;
 }
 
@@ -52,6 +52,7 @@ export function useAppFixture(): AppFixture {
       projections.apply([{ position: result.position, stream: robot, firstRevision, events: block }]);
     },
     app(overrides = {}) {
+      const health = overrides.health ?? (() => ({ status: 'ok' }) as const);
       return buildApp({
         logger: pino({ level: 'silent' }),
         log,
@@ -59,7 +60,7 @@ export function useAppFixture(): AppFixture {
         admin: {
           status: async () => ({
             version: 1,
-            status: 'ready',
+            status: health().status === 'starting' ? 'starting' : 'ready',
             position: projections.position,
             logPosition: await log.lastPosition(),
             robots: projections.robotCount,
@@ -69,8 +70,8 @@ export function useAppFixture(): AppFixture {
           }),
           requestRebuild: () => null,
         },
-        health: () => ({ status: 'ok' }),
         ...overrides,
+        health,
       });
     },
   };
