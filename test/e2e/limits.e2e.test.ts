@@ -202,8 +202,9 @@ describe('idle connections', () => {
     silent.resume();
     const polite = await connect(service.ingestPort); // the ws library answers pings by itself
     await new Promise<void>((resolve) => silent.once('close', () => resolve()));
+    // uSockets checks timeouts on a 4 s tick, so the close lands 4–8 s after the last activity.
     const idleMs = Date.now() - opened;
-    expect(idleMs).toBeGreaterThanOrEqual(7_000);
+    expect(idleMs).toBeGreaterThanOrEqual(3_500);
     expect(idleMs).toBeLessThan(20_000);
     expect(await polite.send(line(1, 'polite'))).toBe('OK');
     expect(await metric(service, 'telemetry_ingest_connections')).toBe(1);
