@@ -15,6 +15,8 @@ export interface StartPeerOptions {
   readonly startTimeoutMs?: number;
   /** Kill the peer and reject if it has not exited by then after SIGTERM. Default 30 s. */
   readonly stopTimeoutMs?: number;
+  /** Added to the peer's environment (the service's TELEMETRY_* settings it takes). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface RunningPeer {
@@ -34,7 +36,7 @@ export function peerEntry(name: PeerName): string {
 
 export function startPeer(name: PeerName, options: StartPeerOptions): Promise<RunningPeer> {
   const args = [...(COMPILED ? [] : ['--import', 'tsx']), peerEntry(name), '--port', '0', '--data-dir', options.dataDir];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
