@@ -51,7 +51,14 @@ export function registerMetricsRoutes(app: FastifyInstance, metrics: MetricsEndp
     done();
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  const schema = {
+    tags: ['metrics'],
+    summary: 'Prometheus metrics (text exposition format)',
+    response: {
+      200: { description: 'Every metric of this service and process', content: { [registry.contentType]: { schema: { type: 'string' } } } },
+    },
+  };
+  app.get('/metrics', { schema }, async (_request, reply) => {
     const text = await registry.metrics();
     return reply.type(registry.contentType).send(text);
   });

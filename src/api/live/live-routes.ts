@@ -3,7 +3,9 @@
 // object as an item of GET /api/robots; `: heartbeat` comments keep idle streams open.
 
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { createError } from '../../domain/errors.js';
+import { errorResponses } from '../schemas.js';
 import type { Health } from '../app.js';
 import type { LiveHub } from './live-hub.js';
 import { parseLiveQuery } from './live-query.js';
@@ -12,7 +14,21 @@ import { parseLiveQuery } from './live-query.js';
 const RETRY_MS = 2000;
 
 export function registerLiveRoutes(app: FastifyInstance, hub: LiveHub, health: () => Health): void {
-  app.get('/api/live', async (request, reply) => {
+  // Documented, not validated by schema: parseLiveQuery gives the errors (and their wording).
+  const schema = {
+    tags: ['live'],
+    summary: 'Server-Sent Events: robot positions as they are committed',
+    description:
+      'Query: `robots=Bender,Calculon` (at most 1,000 names; omitted: every robot) and `interval_ms` ' +
+      '(50–60,000, default 250): at most one `position` event per robot per interval, the latest winning, ' +
+      'each the same object as an item of `GET /api/robots`. The stream starts with every followed robot\'s ' +
+      'current position; `: heartbeat` comments keep it open. Browsers pass a token as `?token=`.',
+    response: {
+      200: { description: 'An event stream (never ends on its own)', content: { 'text/event-stream': { schema: Type.String() } } },
+      ...errorResponses(['INVALID_QUERY', 'BAD_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN', 'INTERNAL', 'NOT_READY']),
+    },
+  };
+  app.get('/api/live', { schema }, async (request, reply) => {
     const state = health();
     if (state.status === 'starting') throw createError('NOT_READY', state.reason);
     const query = parseLiveQuery(request.query as Record<string, unknown>);
