@@ -15,6 +15,7 @@ import { describeScope, parseScope, prefixError, type Scope } from '../auth/scop
 import { isTokenId, mintToken } from '../auth/token.js';
 import { readTokensFile, TOKENS_FILE_NAME, TOKENS_FILE_VERSION, writeTokensFile, type TokenEntry, type TokensFile } from '../auth/tokens-file.js';
 import { robotNameError } from '../domain/wire-format.js';
+import { parseArgs, UsageError } from './args.js';
 
 const USAGE = `usage:
   npm run token -- --robots NAME[,NAME…] [--label TEXT] [--file PATH]   a robot's firmware: writes only these robots
@@ -26,47 +27,29 @@ const USAGE = `usage:
   npm run token -- --revoke ID                          [--file PATH]
 The file defaults to TELEMETRY_TOKENS_FILE, else <TELEMETRY_DATA_DIR or ./data>/${TOKENS_FILE_NAME}.`;
 
-class UsageError extends Error {}
-
 type Command =
   | { readonly kind: 'mint'; readonly scope: Scope; readonly label: string | undefined; readonly file: string }
   | { readonly kind: 'list'; readonly file: string }
   | { readonly kind: 'revoke'; readonly id: string; readonly file: string };
 
-const VALUED = new Set(['--robots', '--prefix', '--label', '--file', '--revoke']);
-const BARE = new Set(['--fleet', '--read', '--admin', '--list']);
+const ACTIONS = ['robots', 'prefix', 'fleet', 'read', 'admin', 'list', 'revoke'] as const;
 
-function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Command {
-  const given = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (given.has(name)) throw new UsageError(`${name} given twice`);
-    if (BARE.has(name)) {
-      if (eq > 0) throw new UsageError(`${name} takes no value`);
-      given.set(name, '');
-    } else if (VALUED.has(name)) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw new UsageError(`${name} needs a value`);
-      given.set(name, value);
-    } else {
-      throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
-    }
-  }
-  const file = resolve(given.get('--file') ?? env.TELEMETRY_TOKENS_FILE ?? join(env.TELEMETRY_DATA_DIR ?? './data', TOKENS_FILE_NAME));
-  const actions = ['--robots', '--prefix', '--fleet', '--read', '--admin', '--list', '--revoke'].filter((a) => given.has(a));
+function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Command {
+  const args = parseArgs(argv, { values: ['robots', 'prefix', 'label', 'file', 'revoke'], switches: ['fleet', 'read', 'admin', 'list'] });
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`);
+  const file = resolve(args.values.get('file') ?? env.TELEMETRY_TOKENS_FILE ?? join(env.TELEMETRY_DATA_DIR ?? './data', TOKENS_FILE_NAME));
+  const actions = ACTIONS.filter((name) => args.values.has(name) || args.switches.has(name)).map((name) => `--${name}`);
   if (actions.length !== 1) throw new UsageError(actions.length === 0 ? 'say what to do' : `choose one of ${actions.join(', ')}`);
   const action = actions[0]!;
-  const label = given.get('--label');
+  const label = args.values.get('label');
   if (label !== undefined && (action === '--list' || action === '--revoke')) throw new UsageError(`--label goes with minting, not ${action}`);
   if (action === '--list') return { kind: 'list', file };
   if (action === '--revoke') {
-    const id = given.get('--revoke')!;
+    const id = args.values.get('revoke')!;
     if (!isTokenId(id)) throw new UsageError(`--revoke needs a token id (12 hex digits, as --list shows), got ${JSON.stringify(id)}`);
     return { kind: 'revoke', id, file };
   }
-  return { kind: 'mint', scope: scopeOf(action, given.get(action)!), label, file };
+  return { kind: 'mint', scope: scopeOf(action, args.values.get(action.slice(2)) ?? ''), label, file };
 }
 
 function scopeOf(action: string, value: string): Scope {
@@ -152,7 +135,7 @@ function run(command: Command, out: (line: string) => void, err: (line: string) 
 function main(): void {
   let command: Command;
   try {
-    command = parseArgs(process.argv.slice(2), process.env);
+    command = parseCommand(process.argv.slice(2), process.env);
   } catch (error) {
     process.stderr.write(`token: ${(error as Error).message}\n${USAGE}\n`);
     process.exit(2);
