@@ -13,7 +13,7 @@ import { DEFAULT_ACTOR_SETTINGS } from '../../src/actors/actor-settings.js';
 import { FrameHandler } from '../../src/ingest/frame-handler.js';
 import { ConnectionReplies } from '../../src/ingest/frame-reply.js';
 import { CLOSE_GOING_AWAY, INGEST_PATH } from '../../src/ingest/ingest-server.js';
-import { RateBucket } from '../../src/ingest/rate-bucket.js';
+import { TokenBucket } from '../../src/domain/token-bucket.js';
 import { ServiceMetrics } from '../../src/metrics/service-metrics.js';
 import { LogFollower } from '../../src/projections/log-follower.js';
 import { Projections } from '../../src/projections/projections.js';
@@ -51,7 +51,7 @@ runPeer('ws-peer', async (options) => {
       },
       metrics.outcomes,
     );
-    const rate = maxEventsPerSecond > 0 ? new RateBucket(maxEventsPerSecond, rateBurstEvents, performance.now()) : null;
+    const rate = maxEventsPerSecond > 0 ? new TokenBucket(maxEventsPerSecond, rateBurstEvents, performance.now()) : null;
     sockets.set(ws, replies);
     ws.on('message', (data, isBinary) => frames.handle(replies, data as Buffer, isBinary, null, rate));
     ws.on('error', (error) => logger.warn({ err: error }, 'connection error'));

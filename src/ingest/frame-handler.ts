@@ -9,7 +9,7 @@ import { ERR_BUSY, ERR_FORBIDDEN_ROBOT, ERR_RATE_LIMITED, ERR_SHUTTING_DOWN, err
 import { forEachLine, newParsedEvent, parseEventLine } from '../domain/wire-format.js';
 import { FrameDecoder, FrameRejection } from './frame-decoder.js';
 import type { ConnectionReplies } from './frame-reply.js';
-import type { RateBucket } from './rate-bucket.js';
+import type { TokenBucket } from '../domain/token-bucket.js';
 
 export class FrameHandler {
   private readonly decoder: FrameDecoder;
@@ -38,7 +38,7 @@ export class FrameHandler {
     message: ArrayBuffer | Uint8Array,
     isBinary: boolean,
     access: WriteAccess = null,
-    rate: RateBucket | null = null,
+    rate: TokenBucket | null = null,
   ): void {
     const frame = replies.open();
     const text = this.decoder.decode(message, isBinary);

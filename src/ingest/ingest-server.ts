@@ -12,7 +12,7 @@ import { ConnectionLimits, type ConnectionRefusal } from './connection-limits.js
 import { FrameHandler } from './frame-handler.js';
 import { ConnectionReplies, type StatusTally } from './frame-reply.js';
 import { isNativeUws, type Uws } from './load-uws.js';
-import { RateBucket } from './rate-bucket.js';
+import { TokenBucket } from '../domain/token-bucket.js';
 
 export const INGEST_PATH = '/upstream';
 
@@ -45,7 +45,7 @@ interface Connection {
   /** The token it authenticated with; null without authentication. */
   readonly grant: Grant | null;
   /** Its send rate; null: not limited. */
-  readonly rate: RateBucket | null;
+  readonly rate: TokenBucket | null;
 }
 
 interface Authenticated {
@@ -118,7 +118,7 @@ export class IngestServer {
         this.opened++;
         this.limits.opened(tokenId);
         const perSecond = settings.maxEventsPerSecond ?? 0;
-        const rate = perSecond > 0 ? new RateBucket(perSecond, settings.rateBurstEvents ?? perSecond, performance.now()) : null;
+        const rate = perSecond > 0 ? new TokenBucket(perSecond, settings.rateBurstEvents ?? perSecond, performance.now()) : null;
         this.sockets.set(ws, { replies, access: granted?.access ?? null, grant: granted?.grant ?? null, rate });
       },
       message: (ws, message, isBinary) => {

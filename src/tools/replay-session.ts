@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import type { Frame } from './frames.js';
-import type { TokenBucket } from './token-bucket.js';
+import type { TokenBucket } from '../domain/token-bucket.js';
 
 export interface ReplaySessionOptions {
   readonly url: string;
@@ -79,7 +79,7 @@ export async function runReplaySession(frames: AsyncIterable<Frame>, options: Re
     for await (const frame of frames) {
       if (stopped()) break;
       while (waiting.length >= options.inflight && !stopped()) await changed();
-      const delay = options.bucket?.take(frame.events) ?? 0;
+      const delay = options.bucket?.borrow(frame.events, performance.now()) ?? 0;
       if (delay > 0) {
         // Replies keep arriving while we wait; only the clock (or a stop) ends the wait.
         const due = performance.now() + delay;

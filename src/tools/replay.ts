@@ -10,7 +10,7 @@ import { describeProgress, ProgressLine } from './progress.js';
 import { ReplyTally } from './reply-tally.js';
 import { runReplaySession } from './replay-session.js';
 import { EXIT_INTERRUPTED, EXIT_USAGE, formatSummary, summarize } from './replay-summary.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../domain/token-bucket.js';
 
 const DEFAULT_URL = 'ws://127.0.0.1:8000/upstream';
 const DEFAULT_MAX_FRAME_BYTES = 1_048_576; // the service's default TELEMETRY_MAX_FRAME_BYTES
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     url: chosen.url,
     token: chosen.token,
     inflight: chosen.inflight,
-    bucket: chosen.rate === undefined ? undefined : new TokenBucket(chosen.rate, batch),
+    bucket: chosen.rate === undefined ? undefined : new TokenBucket(chosen.rate, batch, performance.now()),
     signal: interrupt.signal,
     onReply: (frame, reply) => {
       tally.add(frame, reply);

@@ -6,18 +6,18 @@ import { describe, expect, it } from 'vitest';
 import { forEachLine } from '../../src/domain/wire-format.js';
 import { ConnectionLimits } from '../../src/ingest/connection-limits.js';
 import { exceedsLines, FrameDecoder, FrameRejection } from '../../src/ingest/frame-decoder.js';
-import { RateBucket } from '../../src/ingest/rate-bucket.js';
+import { TokenBucket } from '../../src/domain/token-bucket.js';
 import { mulberry32 } from '../../src/tools/random.js';
 
-function takeAll(bucket: RateBucket, max = 1_000_000): number {
+function takeAll(bucket: TokenBucket, max = 1_000_000): number {
   let n = 0;
   while (n < max && bucket.take()) n++;
   return n;
 }
 
-describe('RateBucket', () => {
+describe('TokenBucket', () => {
   it('allows the burst at once, then refills at the rate, never above the burst', () => {
-    const bucket = new RateBucket(1000, 50, 0);
+    const bucket = new TokenBucket(1000, 50, 0);
     expect(takeAll(bucket)).toBe(50);
     expect(bucket.take()).toBe(false);
     bucket.refill(10); // 10 ms at 1000/s: 10 events
@@ -28,7 +28,7 @@ describe('RateBucket', () => {
 
   it('keeps fractions of a token across refills, so slow frames are not starved', () => {
     // 125/s is 1/8 per millisecond, exact in binary: the count below is exact, not approximate.
-    const bucket = new RateBucket(125, 1, 0);
+    const bucket = new TokenBucket(125, 1, 0);
     expect(takeAll(bucket)).toBe(1);
     let granted = 0;
     for (let ms = 1; ms <= 1000; ms++) {
@@ -39,7 +39,7 @@ describe('RateBucket', () => {
   });
 
   it('ignores a clock that does not move forward', () => {
-    const bucket = new RateBucket(1000, 5, 100);
+    const bucket = new TokenBucket(1000, 5, 100);
     takeAll(bucket);
     bucket.refill(50);
     bucket.refill(100);

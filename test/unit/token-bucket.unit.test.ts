@@ -1,19 +1,19 @@
-// The replay's pacing on a simulated clock: a sender that waits as told never exceeds
+// The token bucket as replay paces with it (borrow), on a simulated clock: a sender that waits as told never exceeds
 // capacity + rate·t events in any prefix of the run, keeps up the rate (not much slower), and
 // banks no more than the capacity while idle.
 
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/tools/random.js';
-import { TokenBucket } from '../../src/tools/token-bucket.js';
+import { TokenBucket } from '../../src/domain/token-bucket.js';
 
 /** Sends `frames` frames of `size` events as fast as the bucket allows; returns each send time (ms). */
 function simulate(rate: number, capacity: number, size: number, frames: number, think = () => 0): number[] {
   let now = 0;
-  const bucket = new TokenBucket(rate, capacity, () => now);
+  const bucket = new TokenBucket(rate, capacity, now);
   const sent: number[] = [];
   for (let i = 0; i < frames; i++) {
     now += think();
-    now += bucket.take(size);
+    now += bucket.borrow(size, now);
     sent.push(now);
   }
   return sent;
@@ -48,24 +48,24 @@ describe('TokenBucket', () => {
 
   it('banks at most `capacity` while idle: after a long pause only one burst goes at once', () => {
     let now = 0;
-    const bucket = new TokenBucket(100, 20, () => now);
-    expect(bucket.take(20)).toBe(0);
+    const bucket = new TokenBucket(100, 20, now);
+    expect(bucket.borrow(20, now)).toBe(0);
     now += 60_000; // a minute idle would earn 6000 tokens without the cap
-    expect(bucket.take(20)).toBe(0);
-    expect(bucket.take(20)).toBeCloseTo(200, 6); // 20 events at 100/s
+    expect(bucket.borrow(20, now)).toBe(0);
+    expect(bucket.borrow(20, now)).toBeCloseTo(200, 6); // 20 events at 100/s
   });
 
   it('pays a frame larger than the capacity with a proportionally longer wait', () => {
     let now = 0;
-    const bucket = new TokenBucket(100, 10, () => now);
-    expect(bucket.take(10)).toBe(0);
-    expect(bucket.take(50)).toBeCloseTo(500, 6);
+    const bucket = new TokenBucket(100, 10, now);
+    expect(bucket.borrow(10, now)).toBe(0);
+    expect(bucket.borrow(50, now)).toBeCloseTo(500, 6);
   });
 
   it('refuses a rate or capacity that cannot pace', () => {
-    expect(() => new TokenBucket(0, 10)).toThrow(RangeError);
-    expect(() => new TokenBucket(Number.NaN, 10)).toThrow(RangeError);
-    expect(() => new TokenBucket(Infinity, 10)).toThrow(RangeError);
-    expect(() => new TokenBucket(10, 0)).toThrow(RangeError);
+    expect(() => new TokenBucket(0, 10, 0)).toThrow(RangeError);
+    expect(() => new TokenBucket(Number.NaN, 10, 0)).toThrow(RangeError);
+    expect(() => new TokenBucket(Infinity, 10, 0)).toThrow(RangeError);
+    expect(() => new TokenBucket(10, 0, 0)).toThrow(RangeError);
   });
 });
