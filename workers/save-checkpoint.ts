@@ -1,5 +1,6 @@
 // Piscina worker: seals (SHA-256) and writes a projection checkpoint snapshot, off the event loop.
-// At 5,000,000 events the hash alone blocked ingest for ~80 ms; the event loop now only copies.
+// The hash is about half of an encode (`npx tsx bench/checkpoint-codec.ts` beside its SHA-256 floor,
+// BENCHMARKS.md); the event loop now only copies.
 
 import { sealCheckpoint } from '../src/projections/checkpoint/codec.js';
 import { saveCheckpoint, type CheckpointSaveTask } from '../src/projections/checkpoint/checkpoint-file.js';

@@ -3,8 +3,8 @@
 //
 // Frames settle in bursts — every robot of a group commit is answered in the same round of
 // microtasks — so a connection sends what is ready once per burst, in one cork: one write to the
-// socket for many replies instead of a system call each (15 % of the busy time with one-event
-// frames before this).
+// socket for many replies instead of a system call each (see BENCHMARKS.md, "one write per
+// reply", for the profile and the command).
 
 import type { ReplySink } from '../actors/reply-sink.js';
 

@@ -1,7 +1,8 @@
 // How to open a log, as plain data: what the service is configured with, and what a worker thread
 // receives to open its own connection. Each adapter's open.ts turns its spec into a log; a rebuild
 // worker imports only its own adapter's, so a thread does not load the other's client. The service
-// loads the EventStoreDB client only when configured for it (importing it takes ~150 ms at start).
+// loads the EventStoreDB client only when configured for it (its import is a large share of start-up;
+// BENCHMARKS.md, "Start-up").
 
 import type { EventLog } from './event-log.js';
 import { openSqliteLog } from './sqlite/open.js';

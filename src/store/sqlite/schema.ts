@@ -9,8 +9,8 @@
 // Rows are keyed by position only, so a commit appends to the end of one B-tree. The per-stream
 // lookup (`chunk_index`, keyed by stream and revision) is filled a stream's tail at a time, not per
 // commit: a B-tree keyed by stream takes a page write per robot per commit, and with a
-// thousand robots in every commit those page writes were 90 % of the commit (format 1 measured
-// 16 ms per 1,000-row commit, this layout 3 ms). Rows not yet indexed are the suffix of their
+// thousand robots in every commit those page writes dominated it (`node dist/bench/log-layouts.js`
+// compares the two layouts; figures in BENCHMARKS.md). Rows not yet indexed are the suffix of their
 // stream's chain, reached from `heads.last_position` through `prev`.
 //
 // `heads` holds, per stream, the next revision, the last row and how far the index reaches. It is
