@@ -2,6 +2,7 @@
 // plan per thread.
 
 import { randomBytes } from 'node:crypto';
+import { isLoopback } from '../../../src/auth/auth-mode.js';
 import { robotName } from './frame-pool.js';
 import type { WorkerPlan } from './protocol.js';
 
@@ -59,7 +60,6 @@ export interface FilledSpec {
 
 export const TIMEOUTS = { handshakeMs: 10_000, drainMs: 5_000, closeMs: 2_000, progressMs: 500 } as const;
 const MAX_SECONDS = 3600;
-const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/;
 
 function positiveInteger(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${String(value)}`);
@@ -68,7 +68,7 @@ function positiveInteger(name: string, value: unknown): number {
 
 export function fillSpec(spec: WsLoadSpec): FilledSpec {
   const host = spec.host ?? '127.0.0.1';
-  if (!LOOPBACK.test(host)) throw new Error(`host must be a loopback address (127.0.0.1, localhost, ::1), got "${host}"`);
+  if (!isLoopback(host)) throw new Error(`host must be a loopback address (127.0.0.1, localhost, ::1), got "${host}"`);
   const port = positiveInteger('port', spec.port);
   if (port > 65535) throw new Error(`port must be an integer 1-65535, got ${port}`);
   const path = spec.path ?? '/upstream';
