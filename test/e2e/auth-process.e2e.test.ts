@@ -9,12 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearer, tryUpgrade, writeTokens } from '../support/auth-tokens.js';
 import { IngestClient } from '../support/ingest-client.js';
-import { spawnService, type SpawnedService } from '../support/spawned-service.js';
+import { useSpawnedServices } from '../support/spawned-service.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: Array<ReturnType<typeof makeTempDir>> = [];
-const services: SpawnedService[] = [];
 const clients: IngestClient[] = [];
 
 function tempDir(): string {
@@ -23,20 +22,14 @@ function tempDir(): string {
   return dir.path;
 }
 
-function start(env: Record<string, string>): SpawnedService {
-  const service = spawnService(env);
-  services.push(service);
-  return service;
-}
-
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
-  for (const service of services.splice(0)) {
-    if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
-    await service.exited;
-  }
   for (const dir of dirs.splice(0)) dir.remove();
 });
+
+// After the hook above in the file, so it runs first: vitest runs after-hooks as a stack, and
+// services must be gone before their dirs (or mounts) are.
+const start = useSpawnedServices();
 
 /** Runs the token tool from sources, as `npm run token -- …args` runs its build. */
 function tokenTool(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {

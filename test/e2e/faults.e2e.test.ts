@@ -19,22 +19,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getJson } from '../support/in-process-service.js';
 import { IngestClient } from '../support/ingest-client.js';
-import { spawnService, type SpawnedService } from '../support/spawned-service.js';
+import { useSpawnedServices, type SpawnedService } from '../support/spawned-service.js';
 import { storedTimestamps, streamUntilStopped, until, type Stream } from '../support/streaming.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { canMountTmpfs, fillUp, mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 
-const services: SpawnedService[] = [];
 const mounts: Tmpfs[] = [];
 const dirs: Array<ReturnType<typeof makeTempDir>> = [];
 const noTmpfs = canMountTmpfs();
 if (noTmpfs !== null) console.warn(`skipping disk-full and read-only tests: ${noTmpfs}`);
-
-function start(env: Record<string, string>): SpawnedService {
-  const service = spawnService(env);
-  services.push(service);
-  return service;
-}
 
 function tmpfs(options: string): Tmpfs {
   const mount = mountTmpfs(options);
@@ -43,13 +36,13 @@ function tmpfs(options: string): Tmpfs {
 }
 
 afterEach(async () => {
-  for (const service of services.splice(0)) {
-    if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
-    await service.exited;
-  }
   for (const mount of mounts.splice(0)) mount.unmount();
   for (const dir of dirs.splice(0)) dir.remove();
 });
+
+// After the hook above in the file, so it runs first: vitest runs after-hooks as a stack, and
+// services must be gone before their dirs (or mounts) are.
+const start = useSpawnedServices();
 
 function fatalMessage(service: SpawnedService): string {
   return String(service.lines.find((line) => line.level === 60)?.msg);

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearer, tryUpgrade, writeTokens } from '../support/auth-tokens.js';
+import { eventually } from '../support/eventually.js';
 import { getJson, startTestService, type TestService } from '../support/in-process-service.js';
 import { IngestClient } from '../support/ingest-client.js';
 import { clientFrame, rawUpgrade } from '../support/raw-ws.js';
@@ -51,15 +52,6 @@ async function metric(service: TestService, name: string): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   if (line === undefined) throw new Error(`no ${name} in /metrics`);
   return Number(line.slice(name.length + 1));
-}
-
-/** Polls `check` until it holds; fails after `ms`. A condition, not a sleep: it returns as soon as it holds. */
-async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const line = (t: number, robot: string) => `${t % 7},${t % 5},${t},${robot}`;

@@ -6,13 +6,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IngestClient } from '../support/ingest-client.js';
 import { getJson } from '../support/in-process-service.js';
-import { spawnService, type SpawnedService } from '../support/spawned-service.js';
+import { useSpawnedServices } from '../support/spawned-service.js';
 import { storedTimestamps, streamUntilStopped } from '../support/streaming.js';
 import { storeVariants, type StoreFixture } from '../support/store-variants.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const dirs: Array<ReturnType<typeof makeTempDir>> = [];
-const services: SpawnedService[] = [];
 const fixtures: StoreFixture[] = [];
 
 function tempDir(): string {
@@ -21,20 +20,14 @@ function tempDir(): string {
   return dir.path;
 }
 
-function start(env: Record<string, string>, args: string[] = []): SpawnedService {
-  const service = spawnService(env, args);
-  services.push(service);
-  return service;
-}
-
 afterEach(async () => {
-  for (const service of services.splice(0)) {
-    if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
-    await service.exited;
-  }
   for (const dir of dirs.splice(0)) dir.remove();
   for (const fixture of fixtures.splice(0)) await fixture.cleanup();
 });
+
+// After the hook above in the file, so it runs first: vitest runs after-hooks as a stack, and
+// services must be gone before their dirs (or mounts) are.
+const start = useSpawnedServices();
 
 describe.each(storeVariants())('crash safety on the $name log', (variant) => {
   it('loses no acknowledged event on kill -9 during heavy ingest, and stores none twice', async () => {

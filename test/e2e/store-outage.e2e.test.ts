@@ -3,6 +3,7 @@
 
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startEsdbDouble, type EsdbDouble } from '../support/esdb-double/index.js';
+import { eventually } from '../support/eventually.js';
 import { IngestClient } from '../support/ingest-client.js';
 import { getJson, startTestService, type TestService } from '../support/in-process-service.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -33,15 +34,6 @@ afterEach(async () => {
   dir.remove();
 });
 
-/** Polls a condition that depends on another component's timers (reconnects, probes), with a deadline. */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 it('answers ERR unavailable within the deadline, reports degraded health, and recovers by itself', async () => {
   expect(await client.send('1,1,1,Outage')).toBe('OK');
   expect((await getJson(`${service.http}/healthz`)).status).toBe(200);
@@ -55,7 +47,7 @@ it('answers ERR unavailable within the deadline, reports degraded health, and re
   expect(health.body).toMatchObject({ status: 'degraded', code: 'TELEMETRY_STORE_UNAVAILABLE' });
 
   await double.restart();
-  await eventually(async () => (await getJson(`${service.http}/healthz`)).status === 200);
+  await eventually(async () => (await getJson(`${service.http}/healthz`)).status === 200, 15_000, 'health to recover');
   expect(await client.send('2,2,2,Outage')).toBe('OK');
   expect(await client.send('2,2,2,Outage')).toBe('DUP');
 

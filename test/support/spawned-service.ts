@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -70,4 +71,23 @@ export function spawnService(env: Record<string, string>, args: string[] = []): 
   listening.catch(() => undefined);
   ready.catch(() => undefined);
   return { child, lines, stderr: () => stderr, listening, ready, exited, waitForLog };
+}
+
+/**
+ * `start(env, args)` for a test file: every service it spawns is killed (SIGKILL, if still running)
+ * and awaited after each test. Register it before other afterEach hooks that need the services gone.
+ */
+export function useSpawnedServices(): (env: Record<string, string>, args?: string[]) => SpawnedService {
+  const services: SpawnedService[] = [];
+  afterEach(async () => {
+    for (const service of services.splice(0)) {
+      if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
+      await service.exited;
+    }
+  });
+  return (env, args = []) => {
+    const service = spawnService(env, args);
+    services.push(service);
+    return service;
+  };
 }
