@@ -13,6 +13,7 @@ import { attachment } from './exports/content-disposition.js';
 import { exportStream } from './exports/export-stream.js';
 import { FORMAT_INFO, type ExportFormat } from './exports/formats.js';
 import { negotiateFormat } from './exports/negotiate.js';
+import { exactNumber } from './exports/numbers.js';
 import { readPage } from './exports/pages.js';
 import { checkRobotName, DEFAULT_EVENTS_LIMIT, EventsQuerySchema, parseOptionalLimit, parseTimeRange, TimeRangeQuerySchema } from './query.js';
 import { COMMON_API_ERRORS, errorResponses, RobotParamsSchema } from './schemas.js';
@@ -167,12 +168,15 @@ export function registerRobotRoutes(app: FastifyInstance, deps: RobotRouteDeps):
   );
 }
 
-/** Serialises events without an object per event: the array can hold 100,000 of them. */
+/**
+ * Serialises events without an object per event: the array can hold 100,000 of them. Coordinates
+ * as the exports write them (exactNumber), so -0 reads back as -0 here too.
+ */
 function eventsJson(robot: string, events: Float64Array): string {
   const prefix = `{"robot":${JSON.stringify(robot)},"x":`;
   const parts: string[] = [];
   for (let i = 0; i < events.length; i += EVENT_STRIDE) {
-    parts.push(`${prefix}${events[i]},"y":${events[i + 1]},"timestamp":${events[i + 2]}}`);
+    parts.push(`${prefix}${exactNumber(events[i]!)},"y":${exactNumber(events[i + 1]!)},"timestamp":${events[i + 2]}}`);
   }
   return `[${parts.join(',')}]`;
 }

@@ -119,6 +119,15 @@ describe('formats', () => {
     await server.close();
   });
 
+  it('JSON gives back the same doubles as the exports, -0 included', async () => {
+    await store('Bender', AWKWARD);
+    const server = fixture.app();
+    const events = (await server.inject('/api/robots/Bender/events')).json() as Array<{ x: number; y: number; timestamp: number }>;
+    expect(events.flatMap((e) => [e.x, e.y, e.timestamp])).toEqual(AWKWARD);
+    expect(Object.is(events[2]!.x, -0)).toBe(true);
+    await server.close();
+  });
+
   it('exports honour an explicit limit with a Link to the next page in the same format, and are whole ranges without one', async () => {
     const events: number[] = [];
     for (let k = 0; k < 25; k++) events.push(k, -k, k * 10);
