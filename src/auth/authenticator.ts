@@ -14,6 +14,13 @@ import { readTokensFile, type TokensFile } from './tokens-file.js';
 
 /** How often the tokens file is stat()ed for changes. */
 export const TOKENS_POLL_MS = 500;
+/** How long a changed tokens file must stay unchanged before it is read. */
+export const TOKENS_SETTLE_MS = 200;
+
+export interface FollowOptions {
+  pollMs?: number;
+  settleMs?: number;
+}
 
 export type ReloadListener = (tokens: TokenSet) => void;
 
@@ -21,9 +28,11 @@ export class Authenticator {
   private tokens: TokenSet;
   private ids: Set<string>;
   private readonly listeners = new Set<ReloadListener>();
+  private settleMs = TOKENS_SETTLE_MS;
+  private settling: NodeJS.Timeout | undefined;
   private readonly onStat = (current: Stats, previous: Stats): void => {
-    if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.size === previous.size) return;
-    this.reload();
+    if (sameFile(current, previous)) return;
+    this.settleThenReload(current);
   };
 
   private constructor(
@@ -49,8 +58,9 @@ export class Authenticator {
   }
 
   /** Starts applying changes of the file; close() stops. */
-  follow(): void {
-    watchFile(this.file, { interval: TOKENS_POLL_MS, persistent: false }, this.onStat);
+  follow({ pollMs = TOKENS_POLL_MS, settleMs = TOKENS_SETTLE_MS }: FollowOptions = {}): void {
+    this.settleMs = settleMs;
+    watchFile(this.file, { interval: pollMs, persistent: false }, this.onStat);
   }
 
   get current(): TokenSet {
@@ -92,8 +102,31 @@ export class Authenticator {
 
   close(): void {
     unwatchFile(this.file, this.onStat);
+    clearTimeout(this.settling);
     this.listeners.clear();
   }
+
+  /** Reloads once the file still looks as `seen` after settleMs; a later change restarts the wait. */
+  private settleThenReload(seen: Stats): void {
+    clearTimeout(this.settling);
+    this.settling = setTimeout(() => {
+      this.settling = undefined;
+      let now: Stats;
+      try {
+        now = statSync(this.file);
+      } catch {
+        this.reload(); // gone: reload() says why and keeps the tokens in force
+        return;
+      }
+      if (sameFile(now, seen)) this.reload();
+      else this.settleThenReload(now);
+    }, this.settleMs);
+    this.settling.unref();
+  }
+}
+
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.size === b.size;
 }
 
 function warnIfExposed(file: string, logger: Logger): void {
