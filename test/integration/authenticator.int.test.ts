@@ -19,7 +19,8 @@ afterEach(() => {
   while (cleanups.length > 0) cleanups.pop()!();
 });
 
-function following(): { file: string; auth: Authenticator; logs: Array<{ level: number; msg: string }>; tokens: string[] } {
+/** A followed tokens file, once the poller has its first look at it (a change before that is its baseline). */
+async function following(): Promise<{ file: string; auth: Authenticator; logs: Array<{ level: number; msg: string }>; tokens: string[] }> {
   const dir = makeTempDir();
   cleanups.push(dir.remove);
   const file = join(dir.path, 'tokens.json');
@@ -29,6 +30,7 @@ function following(): { file: string; auth: Authenticator; logs: Array<{ level: 
   const auth = Authenticator.start(file, logger);
   auth.follow({ pollMs: POLL_MS, settleMs: SETTLE_MS });
   cleanups.push(() => auth.close());
+  await sleep(POLL_MS * 10);
   return { file, auth, logs, tokens };
 }
 
@@ -36,7 +38,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Authenticator following the tokens file', () => {
   it('reads a file rewritten in two steps only once it is whole', async () => {
-    const { file, auth, logs, tokens } = following();
+    const { file, auth, logs, tokens } = await following();
     const other = makeTempDir();
     cleanups.push(other.remove);
     const next = writeTokens(join(other.path, 'tokens.json'), [{ type: 'read' }]);
@@ -53,7 +55,7 @@ describe('Authenticator following the tokens file', () => {
   });
 
   it('keeps the tokens in force and says why when the settled file does not validate', async () => {
-    const { file, auth, logs, tokens } = following();
+    const { file, auth, logs, tokens } = await following();
     writeFileSync(file, '{"version": 1, "tokens": [{"id": "nope"}]}');
 
     await eventually(async () => logs.some((l) => /^tokens file change ignored/.test(l.msg)), 5_000, 'the refusal');
@@ -64,7 +66,7 @@ describe('Authenticator following the tokens file', () => {
   });
 
   it('stops following on close(): a change after it is not applied', async () => {
-    const { file, auth, logs, tokens } = following();
+    const { file, auth, logs, tokens } = await following();
     writeFileSync(file, '{}');
     await sleep(POLL_MS * 4); // seen by the poller, still settling
     auth.close();
