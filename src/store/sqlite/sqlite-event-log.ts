@@ -1,16 +1,17 @@
-// The embedded event log: EventLog on better-sqlite3, with group commit.
+// The embedded event log: EventLog on better-sqlite3, with group commit on a writer thread.
 //
-// Appends made during one turn of the event loop are committed together in one IMMEDIATE
-// transaction and one fsync. Each append's expected revision is checked inside that transaction,
-// so a concurrent writer — another process on the same data dir — can never interleave with it;
-// a mismatch fails only that append, with our conflict error, and the others commit.
+// Appends made while a commit is in flight (or during one turn of the event loop) are packed into
+// one batch, committed by the writer thread (log-writer.ts) in one IMMEDIATE transaction and one
+// fsync, each append's expected revision checked inside it: a mismatch fails only that append, with
+// our conflict error, and the others commit. The event loop meanwhile parses, decides and answers;
+// it keeps a connection of its own for reads (WAL lets them run beside the writer).
 //
-// A stream's newest rows are found through its chain (see schema.ts); once this instance has
-// written `indexEveryRows` rows to a stream, the commit that follows also moves that stream's tail
-// into the per-stream index. Reads join the two: index below `indexed_rev`, chain above it.
+// A stream's newest rows are found through its chain (see schema.ts); the writer moves a stream's
+// tail into the per-stream index every so many rows. Reads join the two: index below `indexed_rev`,
+// chain above it.
 
 import type Database from 'better-sqlite3';
-import { createError, TelemetryError } from '../../domain/errors.js';
+import { createError } from '../../domain/errors.js';
 import { EVENT_STRIDE } from '../../domain/location.js';
 import {
   LOG_START,
@@ -24,22 +25,12 @@ import {
   type Subscription,
   type SubscriptionHandler,
 } from '../event-log.js';
-import { fromBlob, toBlob } from './blob.js';
+import { fromBlob } from './blob.js';
+import { EXPECT_ANY, EXPECT_NO_STREAM, MAX_ROW_EVENTS, type AppendBatch, type BatchOutcome } from './log-writer.js';
 import { openLogDatabase } from './schema.js';
 import { prepareStatements, type ChunkRow, type HeadRow, type Statements, type TailRow } from './statements.js';
 import { SubscriptionHub } from './subscriptions.js';
-
-/**
- * Most events in one row. A point read (an events page, a history lookup) decodes whole rows, so a
- * large append is split: reading 100 events never copies more than this many.
- */
-const MAX_ROW_EVENTS = 1024;
-
-/**
- * Rows a stream may gather outside chunk_index before a commit indexes them. Larger means fewer
- * index page writes per row; smaller keeps the chain a read walks short.
- */
-const INDEX_EVERY_ROWS = 64;
+import { WriterThread } from './writer-thread.js';
 
 /** Revisions per rebuild-scan window: bounds the blob one read materialises (24 B per event). */
 const SCAN_WINDOW = 65_536;
@@ -59,7 +50,6 @@ interface PendingAppend {
   readonly expected: ExpectedRevision;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: Error) => void;
-  outcome?: AppendResult | TelemetryError;
 }
 
 export class SqliteEventLog implements EventLog {
@@ -68,22 +58,18 @@ export class SqliteEventLog implements EventLog {
   private readonly ids = new Map<string, number>();
   private readonly names = new Map<number, string>();
   private readonly hub: SubscriptionHub;
+  private readonly writer: WriterThread | undefined;
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
+  /** The batch being committed, settled once its outcome is taken in. */
+  private inFlight: Promise<void> | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private readonly readonly: boolean;
   private commitFailed = false;
-  /** Rows this instance has written per stream id since that stream's tail was last indexed. */
-  private readonly unindexedRows = new Map<number, number>();
-  /** Streams whose unindexed rows reached `indexEveryRows`, in the order they did. */
-  private readonly due = new Set<number>();
-  private readonly indexEveryRows: number;
-  private readonly commitBatch: (batch: PendingAppend[], created: Array<[string, number]>) => RecordedChunk[];
-  private readonly indexAllTails: () => void;
 
   constructor(options: SqliteEventLogOptions) {
     this.readonly = options.readonly ?? false;
-    this.indexEveryRows = options.indexEveryRows ?? INDEX_EVERY_ROWS;
     this.db = openLogDatabase(options.dataDir, { readonly: this.readonly });
     this.sql = prepareStatements(this.db);
     this.hub = new SubscriptionHub(
@@ -93,26 +79,7 @@ export class SqliteEventLog implements EventLog {
       },
       options.pollIntervalMs ?? 100,
     );
-    this.commitBatch = this.db.transaction((batch: PendingAppend[], created: Array<[string, number]>) => {
-      const chunks: RecordedChunk[] = [];
-      for (const pending of batch) {
-        this.appendInTransaction(pending, created, chunks);
-      }
-      // Streams written at the same pace come due in the same commit: index at most twice the
-      // steady-state share per commit, oldest due first, so that work spreads instead of piling up.
-      let budget = 8 + 2 * Math.ceil(chunks.length / this.indexEveryRows);
-      for (const id of this.due) {
-        if (budget-- === 0) break;
-        this.indexTail(id);
-      }
-      return chunks;
-    }).immediate;
-    this.indexAllTails = this.db.transaction(() => {
-      for (const id of this.sql.streamsWithTails.all()) this.indexTail(id);
-    }).immediate;
-    // Tails left by a crash, or by other processes, are indexed once here rather than walked by
-    // every read until this instance happens to write to them again.
-    if (!this.readonly) this.indexAllTails();
+    this.writer = this.readonly ? undefined : new WriterThread({ dataDir: options.dataDir, indexEveryRows: options.indexEveryRows });
   }
 
   get available(): boolean {
@@ -121,104 +88,109 @@ export class SqliteEventLog implements EventLog {
 
   append(stream: string, events: Float64Array, expected: ExpectedRevision): Promise<AppendResult> {
     if (this.closed) return Promise.reject(createError('STORE_UNAVAILABLE', 'the log is closed'));
+    if (this.writer === undefined) return Promise.reject(createError('STORE_UNAVAILABLE', 'the log is open read-only'));
     if (events.length === 0 || events.length % EVENT_STRIDE !== 0) {
       return Promise.reject(new RangeError('append needs at least one whole (x, y, timestamp) event'));
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ stream, events, expected, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.scheduleFlush();
     });
   }
 
-  /** Commits everything queued, in one transaction. */
+  /** Flushes at the end of this turn of the event loop, unless a batch is in flight (its end will). */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.inFlight !== undefined) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Sends everything queued to the writer as one batch; what queues meanwhile goes in the next. */
   private flush(): void {
-    this.flushScheduled = false;
+    if (this.inFlight !== undefined || this.queue.length === 0) return;
     const batch = this.queue;
-    if (batch.length === 0) return;
     this.queue = [];
-    const created: Array<[string, number]> = [];
-    let chunks: RecordedChunk[];
-    try {
-      chunks = this.commitBatch(batch, created);
-      this.commitFailed = false;
-    } catch (error) {
-      this.commitFailed = true;
-      const failure = createError('STORE_UNAVAILABLE', error instanceof Error ? error.message : String(error));
-      failure.cause = error;
-      for (const pending of batch) pending.reject(failure);
-      return;
+    this.inFlight = this.writer!.commit(this.pack(batch)).then(
+      (outcome) => this.committed(batch, outcome),
+      (error: unknown) => this.failed(batch, error),
+    ).catch((defect: unknown) => {
+      // A bug in taking the outcome in: still answer every append (settled ones stay as they are).
+      for (const pending of batch) pending.reject(defect instanceof Error ? defect : new Error(String(defect)));
+    }).finally(() => {
+      this.inFlight = undefined;
+      if (this.queue.length > 0) this.scheduleFlush();
+    });
+  }
+
+  private pack(batch: PendingAppend[]): AppendBatch {
+    const n = batch.length;
+    const ids = new Int32Array(n);
+    const names: string[] = [];
+    const expected = new Float64Array(n);
+    const counts = new Int32Array(n);
+    let total = 0;
+    for (const pending of batch) total += pending.events.length;
+    const events = new Float64Array(total);
+    let offset = 0;
+    for (let i = 0; i < n; i++) {
+      const pending = batch[i]!;
+      const id = this.ids.get(pending.stream);
+      if (id === undefined) names.push(pending.stream);
+      else ids[i] = id;
+      const wanted = pending.expected;
+      expected[i] = wanted === 'no_stream' ? EXPECT_NO_STREAM : wanted === 'any' ? EXPECT_ANY : Number(wanted);
+      counts[i] = pending.events.length / EVENT_STRIDE;
+      events.set(pending.events, offset);
+      offset += pending.events.length;
     }
-    for (const [name, id] of created) this.remember(name, id);
+    return { ids, names, expected, counts, events };
+  }
+
+  private committed(batch: PendingAppend[], outcome: BatchOutcome): void {
+    this.commitFailed = false;
+    for (const [name, id] of outcome.created) this.remember(name, id);
+    const chunks: RecordedChunk[] = [];
+    const results: Array<AppendResult | Error> = new Array(batch.length);
+    let row = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const { stream, events, expected } = batch[i]!;
+      const count = events.length / EVENT_STRIDE;
+      const rows = Math.ceil(count / MAX_ROW_EVENTS);
+      const first = outcome.firstRevisions[i]!;
+      if (first < 0) {
+        const next = outcome.conflictNext[i]!;
+        results[i] = revisionConflict(stream, expected, next === 0 ? 'no_stream' : BigInt(next - 1));
+      } else {
+        for (let r = 0; r < rows; r++) {
+          const from = r * MAX_ROW_EVENTS;
+          chunks.push({
+            position: BigInt(outcome.rowPositions[row + r]!),
+            stream,
+            firstRevision: BigInt(first + from),
+            events: events.subarray(from * EVENT_STRIDE, Math.min(count, from + MAX_ROW_EVENTS) * EVENT_STRIDE),
+          });
+        }
+        results[i] = { nextExpectedRevision: BigInt(first + count - 1), position: BigInt(outcome.rowPositions[row + rows - 1]!) };
+      }
+      row += rows;
+    }
     // Readers see a commit before its writers are answered: an acknowledged event is readable.
     this.hub.committed(chunks);
-    for (const pending of batch) {
-      const outcome = pending.outcome!;
-      if (outcome instanceof TelemetryError) pending.reject(outcome);
-      else pending.resolve(outcome);
+    for (let i = 0; i < batch.length; i++) {
+      const result = results[i]!;
+      if (result instanceof Error) batch[i]!.reject(result);
+      else batch[i]!.resolve(result);
     }
   }
 
-  /** Inserts the events as rows of at most MAX_ROW_EVENTS; the insert is the expected-revision check. */
-  private appendInTransaction(
-    pending: PendingAppend,
-    created: Array<[string, number]>,
-    chunks: RecordedChunk[],
-  ): void {
-    const { stream, events, expected } = pending;
-    let id = this.ids.get(stream) ?? this.sql.streamId.get(stream)?.id;
-    const nextRevision = () => (id === undefined ? 0 : (this.sql.head.get(id)?.next_rev ?? 0));
-    const conflict = () => {
-      const next = nextRevision();
-      pending.outcome = revisionConflict(stream, expected, next === 0 ? 'no_stream' : BigInt(next - 1));
-    };
-    // The revision the first row must have. No head lookup for the usual cases: the insert itself is
-    // the check (the contiguity trigger refuses a row that does not follow the head).
-    let firstRevision: number;
-    if (expected === 'any') {
-      firstRevision = nextRevision();
-    } else if (expected === 'no_stream') {
-      firstRevision = 0;
-    } else {
-      if (id === undefined) return conflict();
-      firstRevision = Number(expected) + 1;
-    }
-    if (id === undefined) {
-      id = Number(this.sql.insertStream.run(stream).lastInsertRowid);
-      created.push([stream, id]);
-    }
-    const count = events.length / EVENT_STRIDE;
-    let position = 0;
-    let rows = 0;
-    for (let offset = 0; offset < count; offset += MAX_ROW_EVENTS) {
-      const rowEvents = events.subarray(offset * EVENT_STRIDE, Math.min(count, offset + MAX_ROW_EVENTS) * EVENT_STRIDE);
-      const rowRevision = firstRevision + offset;
-      try {
-        position = Number(this.sql.insertChunk.run(id, rowRevision, rowEvents.length / EVENT_STRIDE, toBlob(rowEvents), id).lastInsertRowid);
-      } catch (error) {
-        // Only the first row can collide: the rest follow rows this append has just written.
-        if (offset === 0 && isConflict(error)) return conflict();
-        throw error;
-      }
-      rows++;
-      chunks.push({ position: BigInt(position), stream, firstRevision: BigInt(rowRevision), events: rowEvents });
-    }
-    const unindexed = (this.unindexedRows.get(id) ?? 0) + rows;
-    this.unindexedRows.set(id, unindexed);
-    if (unindexed >= this.indexEveryRows) this.due.add(id);
-    pending.outcome = {
-      nextExpectedRevision: BigInt(firstRevision + count - 1),
-      position: BigInt(position),
-    };
-  }
-
-  private indexTail(id: number): void {
-    this.sql.indexTail.run({ stream: id });
-    this.sql.markIndexed.run(id);
-    this.unindexedRows.set(id, 0);
-    this.due.delete(id);
+  private failed(batch: PendingAppend[], error: unknown): void {
+    this.commitFailed = true;
+    const failure = createError('STORE_UNAVAILABLE', error instanceof Error ? error.message : String(error));
+    failure.cause = error;
+    for (const pending of batch) pending.reject(failure);
   }
 
   async readStream(stream: string, fromRevision: bigint, maxCount: number): Promise<RecordedChunk | null> {
@@ -353,17 +325,22 @@ export class SqliteEventLog implements EventLog {
     return this.hub.subscribe(after, handler);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.flush();
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  /** Commits what was appended before close(), lets the writer index and close, then closes reads. */
+  private async shutDown(): Promise<void> {
     this.closed = true;
-    // A clean stop leaves no tails: the next start's reads go straight to the index.
-    if (!this.readonly && !this.commitFailed) {
-      try {
-        this.indexAllTails();
-      } catch {
-        // Only an optimisation: reads walk the chain of whatever is left unindexed.
-      }
+    while (this.inFlight !== undefined || this.queue.length > 0) {
+      this.flush();
+      await this.inFlight;
+    }
+    try {
+      await this.writer?.close();
+    } catch {
+      // The writer thread is gone: everything it committed is durable, nothing else was answered OK.
     }
     this.hub.closeAll();
     this.db.close();
@@ -400,13 +377,6 @@ export class SqliteEventLog implements EventLog {
     this.names.set(id, name);
   }
 }
-
-/** A refused insert: the row does not follow its stream's head (another writer got there first). */
-function isConflict(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === 'SQLITE_CONSTRAINT_TRIGGER' && /revision conflict/.test(String((error as Error).message));
-}
-
 
 function concat(parts: Float64Array[], eventTotal: number): Float64Array {
   if (parts.length === 1) return parts[0]!;

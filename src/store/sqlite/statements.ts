@@ -1,4 +1,5 @@
-// Prepared statements of the embedded log, in one place so the adapter reads as logic, not SQL.
+// Prepared read statements of the embedded log, in one place so the adapter reads as logic, not
+// SQL. The write statements belong to the writer thread (log-writer.ts).
 
 import type Database from 'better-sqlite3';
 
@@ -27,17 +28,10 @@ export function prepareStatements(db: Database.Database) {
   return {
     streamId: db.prepare<[string], { id: number }>('SELECT id FROM streams WHERE name = ?'),
     streamName: db.prepare<[number], { name: string }>('SELECT name FROM streams WHERE id = ?'),
-    insertStream: db.prepare<[string]>('INSERT INTO streams (name) VALUES (?)'),
     listStreams: db.prepare<[], { name: string }>('SELECT name FROM streams ORDER BY id'),
     head: db.prepare<[number], HeadRow>('SELECT next_rev, last_position, indexed_rev FROM heads WHERE stream_id = ?'),
     // Only the last event's 24 bytes are read, however large the chunk.
     lastEvent: db.prepare<[number], Buffer>('SELECT substr(events, length(events) - 23, 24) FROM chunks WHERE position = ?').pluck(),
-    // `prev` comes from the head in the same statement; the contiguity trigger checks both it and
-    // first_rev against the head, so a row can only ever extend its stream's chain.
-    insertChunk: db.prepare<[number, number, number, Buffer, number]>(
-      `INSERT INTO chunks (stream_id, first_rev, count, events, prev)
-       VALUES (?, ?, ?, ?, (SELECT last_position FROM heads WHERE stream_id = ?))`,
-    ),
     // The stream's rows not yet in chunk_index, newest first: its chain from the head back to the
     // first row at or above `indexed_rev`, or back to the row holding revision @from if that is later.
     tail: db.prepare<[{ stream: number; from: number }], TailRow>(
@@ -52,19 +46,6 @@ export function prepareStatements(db: Database.Database) {
             AND c.first_rev + c.count > @from)
        SELECT position, first_rev, count, events FROM chain`,
     ),
-    // Moves a stream's tail into chunk_index: everything below its next revision becomes indexed.
-    indexTail: db.prepare<[{ stream: number }]>(
-      `INSERT INTO chunk_index (stream_id, first_rev, position)
-       WITH RECURSIVE chain(position, first_rev, prev) AS (
-         SELECT c.position, c.first_rev, c.prev FROM heads h JOIN chunks c ON c.position = h.last_position
-          WHERE h.stream_id = @stream AND c.first_rev >= h.indexed_rev
-         UNION ALL
-         SELECT c.position, c.first_rev, c.prev FROM chain JOIN chunks c ON c.position = chain.prev
-          WHERE c.first_rev >= (SELECT indexed_rev FROM heads WHERE stream_id = @stream))
-       SELECT @stream, first_rev, position FROM chain ORDER BY first_rev`,
-    ),
-    markIndexed: db.prepare<[number]>('UPDATE heads SET indexed_rev = next_rev WHERE stream_id = ?'),
-    streamsWithTails: db.prepare<[], number>('SELECT stream_id FROM heads WHERE indexed_rev < next_rev').pluck(),
     // The indexed row holding revision @rev (or the last one before it), with only the bytes of up
     // to @take events from @rev on: a small page out of a large row copies just what it returns.
     chunkAt: db.prepare<[{ stream: number; rev: number; take: number }], ChunkRow>(

@@ -1,0 +1,204 @@
+// The embedded log's write side: one connection that commits whole batches of appends, each batch in
+// one IMMEDIATE transaction and one fsync. It runs on its own thread (workers/sqlite-writer.ts, fed
+// by writer-thread.ts), so parsing, deciding and answering the next frames overlap with the commit.
+//
+// Each append's expected revision is checked inside the transaction by the insert itself (the
+// contiguity trigger refuses a row that does not follow its stream's head), so a concurrent writer —
+// another process on the same data dir — can never interleave; a mismatch fails only that append.
+//
+// A stream's newest rows are found through its chain (see schema.ts); once this writer has written
+// `indexEveryRows` rows to a stream, the commit that follows also moves that stream's tail into
+// the per-stream index, a bounded number of streams per commit.
+
+import type Database from 'better-sqlite3';
+import { EVENT_STRIDE } from '../../domain/location.js';
+import { toBlob } from './blob.js';
+
+/** Most events in one row: a point read decodes whole rows, so a large append is split. */
+export const MAX_ROW_EVENTS = 1024;
+
+/** Rows a stream may gather outside chunk_index before a commit indexes them. */
+export const INDEX_EVERY_ROWS = 64;
+
+/** `expected` codes in a batch: a revision (≥ 0) or one of these. */
+export const EXPECT_NO_STREAM = -1;
+export const EXPECT_ANY = -2;
+
+/**
+ * A batch of appends packed into transferable arrays: no object per append crosses the thread.
+ * Append i writes `counts[i]` events (the next ones in `events`) to stream `ids[i]`, or, where
+ * `ids[i]` is 0, to the stream named by the next entry of `names` (created if need be).
+ */
+export interface AppendBatch {
+  readonly ids: Int32Array<ArrayBuffer>;
+  readonly names: string[];
+  readonly expected: Float64Array<ArrayBuffer>;
+  readonly counts: Int32Array<ArrayBuffer>;
+  readonly events: Float64Array<ArrayBuffer>;
+}
+
+/** What a committed batch did, append by append. */
+export interface BatchOutcome {
+  /** Revision of each append's first event; -1 where the append was refused (a conflict). */
+  readonly firstRevisions: Float64Array<ArrayBuffer>;
+  /** For a refused append, the stream's next revision (0: no stream); unused otherwise. */
+  readonly conflictNext: Float64Array<ArrayBuffer>;
+  /** Position of every row written, in batch order (an append writes ⌈count / MAX_ROW_EVENTS⌉ rows). */
+  readonly rowPositions: Float64Array<ArrayBuffer>;
+  /** Streams this batch created, as [name, id] pairs. */
+  readonly created: Array<[string, number]>;
+}
+
+export class LogWriter {
+  private readonly sql;
+  /** Rows written per stream id since that stream's tail was last indexed. */
+  private readonly unindexedRows = new Map<number, number>();
+  /** Streams whose unindexed rows reached `indexEveryRows`, in the order they did. */
+  private readonly due = new Set<number>();
+  private readonly ids = new Map<string, number>();
+  private readonly commitTransaction: (batch: AppendBatch) => BatchOutcome;
+  private readonly indexAllTransaction: () => void;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly indexEveryRows = INDEX_EVERY_ROWS,
+  ) {
+    this.sql = {
+      streamId: db.prepare<[string], number>('SELECT id FROM streams WHERE name = ?').pluck(),
+      insertStream: db.prepare<[string]>('INSERT INTO streams (name) VALUES (?)'),
+      nextRev: db.prepare<[number], number>('SELECT next_rev FROM heads WHERE stream_id = ?').pluck(),
+      // `prev` comes from the head in the same statement; the contiguity trigger checks both it and
+      // first_rev against the head, so a row can only ever extend its stream's chain.
+      insertChunk: db.prepare<[number, number, number, Buffer, number]>(
+        `INSERT INTO chunks (stream_id, first_rev, count, events, prev)
+         VALUES (?, ?, ?, ?, (SELECT last_position FROM heads WHERE stream_id = ?))`,
+      ),
+      // Moves a stream's tail into chunk_index: everything below its next revision becomes indexed.
+      indexTail: db.prepare<[{ stream: number }]>(
+        `INSERT INTO chunk_index (stream_id, first_rev, position)
+         WITH RECURSIVE chain(position, first_rev, prev) AS (
+           SELECT c.position, c.first_rev, c.prev FROM heads h JOIN chunks c ON c.position = h.last_position
+            WHERE h.stream_id = @stream AND c.first_rev >= h.indexed_rev
+           UNION ALL
+           SELECT c.position, c.first_rev, c.prev FROM chain JOIN chunks c ON c.position = chain.prev
+            WHERE c.first_rev >= (SELECT indexed_rev FROM heads WHERE stream_id = @stream))
+         SELECT @stream, first_rev, position FROM chain ORDER BY first_rev`,
+      ),
+      markIndexed: db.prepare<[number]>('UPDATE heads SET indexed_rev = next_rev WHERE stream_id = ?'),
+      streamsWithTails: db.prepare<[], number>('SELECT stream_id FROM heads WHERE indexed_rev < next_rev').pluck(),
+    };
+    this.commitTransaction = db.transaction(this.commitInTransaction.bind(this)).immediate;
+    this.indexAllTransaction = db.transaction(() => {
+      for (const id of this.sql.streamsWithTails.all()) this.indexTail(id);
+    }).immediate;
+  }
+
+  /** Commits the batch in one transaction; throws (nothing committed) when the store cannot. */
+  commit(batch: AppendBatch): BatchOutcome {
+    try {
+      return this.commitTransaction(batch);
+    } catch (error) {
+      this.ids.clear(); // it may hold streams whose creation was just rolled back
+      throw error;
+    }
+  }
+
+  /**
+   * Indexes every stream's tail: at start, for tails left by a crash or by other processes, and at
+   * a clean stop, so that the next start's reads go straight to the index.
+   */
+  indexAllTails(): void {
+    this.indexAllTransaction();
+  }
+
+  private commitInTransaction(batch: AppendBatch): BatchOutcome {
+    const n = batch.counts.length;
+    const firstRevisions = new Float64Array(n);
+    const conflictNext = new Float64Array(n);
+    let rowCount = 0;
+    for (let i = 0; i < n; i++) rowCount += Math.ceil(batch.counts[i]! / MAX_ROW_EVENTS);
+    const rowPositions = new Float64Array(rowCount);
+    const created: Array<[string, number]> = [];
+    let nextName = 0;
+    let eventOffset = 0;
+    let row = 0;
+    let rowsWritten = 0;
+    for (let i = 0; i < n; i++) {
+      const count = batch.counts[i]!;
+      const named = batch.ids[i] === 0 ? batch.names[nextName++]! : undefined;
+      let id: number | undefined = named === undefined ? batch.ids[i]! : this.lookUp(named);
+      const expected = batch.expected[i]!;
+      const events = batch.events.subarray(eventOffset * EVENT_STRIDE, (eventOffset + count) * EVENT_STRIDE);
+      eventOffset += count;
+      const rows = Math.ceil(count / MAX_ROW_EVENTS);
+      // The revision the first row must have. No head lookup for the usual cases: the insert itself
+      // is the check.
+      let first: number;
+      if (expected === EXPECT_ANY) first = id === undefined ? 0 : (this.sql.nextRev.get(id) ?? 0);
+      else if (expected === EXPECT_NO_STREAM) first = 0;
+      else if (id === undefined) first = -1;
+      else first = expected + 1;
+      if (first >= 0 && id === undefined) {
+        id = Number(this.sql.insertStream.run(named!).lastInsertRowid);
+        this.ids.set(named!, id);
+        created.push([named!, id]);
+      }
+      if (first < 0 || !this.insertRows(id!, first, events, count, rowPositions, row)) {
+        firstRevisions[i] = -1;
+        conflictNext[i] = id === undefined ? 0 : (this.sql.nextRev.get(id) ?? 0);
+        rowPositions.fill(-1, row, row + rows);
+      } else {
+        firstRevisions[i] = first;
+        rowsWritten += rows;
+        const unindexed = (this.unindexedRows.get(id!) ?? 0) + rows;
+        this.unindexedRows.set(id!, unindexed);
+        if (unindexed >= this.indexEveryRows) this.due.add(id!);
+      }
+      row += rows;
+    }
+    // Streams written at the same pace come due in the same commit: index at most twice the
+    // steady-state share per commit, oldest due first, so that work spreads instead of piling up.
+    let budget = 8 + 2 * Math.ceil(rowsWritten / this.indexEveryRows);
+    for (const id of this.due) {
+      if (budget-- === 0) break;
+      this.indexTail(id);
+    }
+    return { firstRevisions, conflictNext, rowPositions, created };
+  }
+
+  /** Inserts the events as rows of at most MAX_ROW_EVENTS; false when the first row is refused. */
+  private insertRows(id: number, first: number, events: Float64Array, count: number, positions: Float64Array, at: number): boolean {
+    for (let offset = 0, row = at; offset < count; offset += MAX_ROW_EVENTS, row++) {
+      const rowEvents = events.subarray(offset * EVENT_STRIDE, Math.min(count, offset + MAX_ROW_EVENTS) * EVENT_STRIDE);
+      try {
+        positions[row] = Number(this.sql.insertChunk.run(id, first + offset, rowEvents.length / EVENT_STRIDE, toBlob(rowEvents), id).lastInsertRowid);
+      } catch (error) {
+        // Only the first row can collide: the rest follow rows this append has just written.
+        if (offset === 0 && isConflict(error)) return false;
+        throw error;
+      }
+    }
+    return true;
+  }
+
+  private lookUp(name: string): number | undefined {
+    const cached = this.ids.get(name);
+    if (cached !== undefined) return cached;
+    const id = this.sql.streamId.get(name);
+    if (id !== undefined) this.ids.set(name, id);
+    return id;
+  }
+
+  private indexTail(id: number): void {
+    this.sql.indexTail.run({ stream: id });
+    this.sql.markIndexed.run(id);
+    this.unindexedRows.set(id, 0);
+    this.due.delete(id);
+  }
+}
+
+/** A refused insert: the row does not follow its stream's head (another writer got there first). */
+function isConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_TRIGGER' && /revision conflict/.test(String((error as Error).message));
+}

@@ -1,0 +1,97 @@
+// The embedded log's writer thread: batches committed in order and answered in order, a thread that
+// cannot work failing its batches with the reason (never answering them as committed), and a log
+// nobody closed not holding its process open. Real threads, real SQLite files.
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EXPECT_NO_STREAM, type AppendBatch } from '../../src/store/sqlite/log-writer.js';
+import { openLogDatabase } from '../../src/store/sqlite/schema.js';
+import { WriterThread } from '../../src/store/sqlite/writer-thread.js';
+import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+function tempDir(): string {
+  const dir = makeTempDir();
+  cleanups.push(dir.remove);
+  return dir.path;
+}
+
+/** One new stream per name, `count` events each, (x, y, t) = (i, i, i). */
+function batchOf(names: string[], count: number): AppendBatch {
+  const events = new Float64Array(names.length * count * 3);
+  for (let i = 0; i < events.length; i++) events[i] = Math.floor(i / 3);
+  return {
+    ids: new Int32Array(names.length),
+    names,
+    expected: new Float64Array(names.length).fill(EXPECT_NO_STREAM),
+    counts: new Int32Array(names.length).fill(count),
+    events,
+  };
+}
+
+describe('WriterThread', () => {
+  it('commits batches sent back to back in order, and answers each with its rows', async () => {
+    const dataDir = tempDir();
+    openLogDatabase(dataDir).close(); // the schema, as SqliteEventLog creates it before the thread
+    const writer = new WriterThread({ dataDir, indexEveryRows: undefined });
+    cleanups.push(() => writer.close());
+
+    const [first, second] = await Promise.all([writer.commit(batchOf(['a', 'b'], 2)), writer.commit(batchOf(['c'], 1500))]);
+    expect(Array.from(first.firstRevisions)).toEqual([0, 0]);
+    expect(first.created).toEqual([['a', 1], ['b', 2]]);
+    expect(Array.from(first.rowPositions)).toEqual([1, 2]);
+    // 1,500 events are written as two rows (at most 1,024 events each), after the first batch's.
+    expect(Array.from(second.rowPositions)).toEqual([3, 4]);
+    expect(second.created).toEqual([['c', 3]]);
+  });
+
+  it('fails the batch with the reason when the thread cannot open the log, and tries a new thread for the next', async () => {
+    const file = join(tempDir(), 'not-a-dir');
+    writeFileSync(file, '');
+    const writer = new WriterThread({ dataDir: join(file, 'data'), indexEveryRows: undefined });
+    cleanups.push(() => writer.close());
+    await expect(writer.commit(batchOf(['a'], 1))).rejects.toThrow(/ENOTDIR|not a directory/);
+    await expect(writer.commit(batchOf(['a'], 1))).rejects.toThrow(/ENOTDIR|not a directory/);
+  });
+
+  it('answers every append made before close() and then ends the thread', async () => {
+    const dataDir = tempDir();
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0 });
+    const appends = Array.from({ length: 50 }, (_, i) => log.append(`r${i}`, new Float64Array([i, i, i]), 'no_stream'));
+    await log.close();
+    expect((await Promise.all(appends)).map((r) => r.nextExpectedRevision)).toEqual(new Array(50).fill(0n));
+    const reopened = new SqliteEventLog({ dataDir, pollIntervalMs: 0, readonly: true });
+    cleanups.push(() => reopened.close());
+    expect(await reopened.listStreams()).toHaveLength(50);
+  });
+
+  it('does not keep its process alive once its appends are answered, even if the log is never closed', async () => {
+    const dataDir = tempDir();
+    const script = `
+      import { SqliteEventLog } from './src/store/sqlite/sqlite-event-log.ts';
+      const log = new SqliteEventLog({ dataDir: ${JSON.stringify(dataDir)}, pollIntervalMs: 0 });
+      const result = await log.append('robot', new Float64Array([1, 2, 3]), 'no_stream');
+      console.log('appended', result.nextExpectedRevision);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code] = await once(child, 'exit');
+    clearTimeout(timer);
+    expect(output).toContain('appended 0');
+    expect(code).toBe(0);
+  });
+});

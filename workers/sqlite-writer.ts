@@ -1,0 +1,37 @@
+// Worker thread: the embedded log's writer. Commits the batches writer-thread.ts sends, one at a
+// time and in order, each in one transaction and one fsync, and answers each with its outcome.
+// The thread owns the only write connection of its SqliteEventLog; reads stay on the main thread.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { LogWriter } from '../src/store/sqlite/log-writer.js';
+import { openLogDatabase } from '../src/store/sqlite/schema.js';
+import type { WriterReply, WriterRequest, WriterStart } from '../src/store/sqlite/writer-thread.js';
+
+const { dataDir, indexEveryRows } = workerData as WriterStart;
+const port = parentPort!;
+const db = openLogDatabase(dataDir);
+const writer = new LogWriter(db, indexEveryRows);
+// Tails left by a crash, or by other processes, are indexed once here rather than walked by every
+// read until this writer happens to write to them again.
+writer.indexAllTails();
+
+port.on('message', (request: WriterRequest) => {
+  if (request.kind === 'close') {
+    try {
+      writer.indexAllTails(); // a clean stop leaves no tails
+    } catch {
+      // Only an optimisation: reads walk the chain of whatever is left unindexed.
+    }
+    db.close();
+    port.postMessage({ kind: 'closed' } satisfies WriterReply); // the main thread then ends this thread
+    return;
+  }
+  try {
+    const outcome = writer.commit(request.batch);
+    const reply: WriterReply = { kind: 'committed', outcome };
+    port.postMessage(reply, [outcome.firstRevisions.buffer, outcome.conflictNext.buffer, outcome.rowPositions.buffer]);
+  } catch (error) {
+    const reply: WriterReply = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
+    port.postMessage(reply);
+  }
+});
