@@ -7,6 +7,8 @@ import { ERRORS } from '../domain/errors.js';
 
 /** Events per append: one robot's batch, 1 to the actors' maxBatch (4096). */
 export const BATCH_EVENTS_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
+/** Appends (robot batches) per group commit: up to every robot of a large fleet. */
+export const COMMIT_APPENDS_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536];
 /** A local SQLite commit takes well under a millisecond; a remote store or a stalled disk, seconds. */
 export const COMMIT_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -19,6 +21,8 @@ export class AppendMetrics {
   private readonly batchEvents: FastHistogram;
   private readonly commitSeconds: FastHistogram;
   private readonly failures: Counter<'code'>;
+  private readonly groupAppends: FastHistogram;
+  private readonly groupSeconds: FastHistogram;
 
   constructor(registry: Registry) {
     this.batchEvents = new FastHistogram({
@@ -39,6 +43,24 @@ export class AppendMetrics {
       labelNames: ['code'],
       registers: [registry],
     });
+    this.groupAppends = new FastHistogram({
+      name: 'telemetry_log_commit_appends',
+      help: 'Appends (robot batches) per group commit of the embedded log; a group commit is one transaction and one fsync.',
+      buckets: COMMIT_APPENDS_BUCKETS,
+      registers: [registry],
+    });
+    this.groupSeconds = new FastHistogram({
+      name: 'telemetry_log_commit_seconds',
+      help: "Seconds the embedded log's writer thread spent on one group commit: inserts, index upkeep, COMMIT and fsync.",
+      buckets: COMMIT_SECONDS_BUCKETS,
+      registers: [registry],
+    });
+  }
+
+  /** One group commit of a log that reports them (EventLog.observeCommits). */
+  groupCommitted(appends: number, seconds: number): void {
+    this.groupAppends.observe(appends);
+    this.groupSeconds.observe(seconds);
   }
 
   committed(events: number, seconds: number): void {

@@ -59,6 +59,9 @@ export interface SubscriptionHandler {
   onError?(error: unknown): void;
 }
 
+/** One group commit of a log that commits appends together: how many, and how long it took. */
+export type CommitListener = (appends: number, rows: number, seconds: number) => void;
+
 export interface EventLog {
   /** False while the store cannot be reached or cannot commit; true again once it answers. */
   readonly available: boolean;
@@ -97,6 +100,9 @@ export interface EventLog {
 
   /** Position of the last committed event (LOG_START when empty). */
   lastPosition(): Promise<LogPosition>;
+
+  /** Logs that group appends into commits (the embedded log) report each one to `listener`. */
+  observeCommits?(listener: CommitListener): void;
 
   /** Delivers every chunk committed after `after`, then keeps delivering new commits live. */
   subscribe(after: LogPosition, handler: SubscriptionHandler): Subscription;

@@ -63,11 +63,25 @@ it('observes events per committed append and its duration; refusals counted by c
   expect(seconds).toBeLessThan(30);
   expect(await read('telemetry_log_append_failures_total', { code: 'TELEMETRY_REVISION_CONFLICT' })).toBe(1);
   expect(await read('telemetry_log_append_failures_total', { code: UNKNOWN_CODE })).toBe(1);
+  // Awaited one by one, each append (the refused one included) was a group commit of its own.
+  expect(await read('telemetry_log_commit_appends_count')).toBe(4);
+  expect(await read('telemetry_log_commit_appends_sum')).toBe(4);
+  expect(await read('telemetry_log_commit_seconds_count')).toBe(4);
+  expect((await read('telemetry_log_commit_seconds_sum'))!).toBeGreaterThan(0);
 
   await inner.close(); // the store goes away: appends fail with our code
   expect(log.available).toBe(false);
   await expect(log.append('alpha', events(6), 4n)).rejects.toMatchObject({ code: 'TELEMETRY_STORE_UNAVAILABLE' });
   expect(await read('telemetry_log_append_failures_total', { code: 'TELEMETRY_STORE_UNAVAILABLE' })).toBe(1);
+  expect(await read('telemetry_log_append_batch_events_count')).toBe(3);
+});
+
+it('observes each group commit: appends made together count once, with all of them', async () => {
+  await Promise.all([log.append('alpha', events(1), 'no_stream'), log.append('beta', events(2), 'no_stream'), log.append('gamma', events(3), 'no_stream')]);
+  expect(await read('telemetry_log_commit_appends_count')).toBe(1);
+  expect(await read('telemetry_log_commit_appends_sum')).toBe(3);
+  expect(await read('telemetry_log_commit_appends_bucket', { le: '1' })).toBe(0);
+  expect(await read('telemetry_log_commit_appends_bucket', { le: '4' })).toBe(1);
   expect(await read('telemetry_log_append_batch_events_count')).toBe(3);
 });
 

@@ -17,6 +17,7 @@ import {
   LOG_START,
   revisionConflict,
   type AppendResult,
+  type CommitListener,
   type EventLog,
   type ExpectedRevision,
   type LogPosition,
@@ -67,6 +68,7 @@ export class SqliteEventLog implements EventLog {
   private closing: Promise<void> | undefined;
   private readonly readonly: boolean;
   private commitFailed = false;
+  private commitListener: CommitListener | undefined;
 
   constructor(options: SqliteEventLogOptions) {
     this.readonly = options.readonly ?? false;
@@ -149,8 +151,13 @@ export class SqliteEventLog implements EventLog {
     return { ids, names, expected, counts, events };
   }
 
+  observeCommits(listener: CommitListener): void {
+    this.commitListener = listener;
+  }
+
   private committed(batch: PendingAppend[], outcome: BatchOutcome): void {
     this.commitFailed = false;
+    this.commitListener?.(batch.length, outcome.rowPositions.length, outcome.seconds);
     for (const [name, id] of outcome.created) this.remember(name, id);
     const chunks: RecordedChunk[] = [];
     const results: Array<AppendResult | Error> = new Array(batch.length);
