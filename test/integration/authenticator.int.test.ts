@@ -12,7 +12,7 @@ import { eventually } from '../support/eventually.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const POLL_MS = 20;
-const SETTLE_MS = 300;
+const SETTLE_MS = 1_000; // far longer than the two-step write takes, even on a loaded machine
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
