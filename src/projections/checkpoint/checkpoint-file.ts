@@ -4,13 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CheckpointContent } from './codec.js';
 
 export const CHECKPOINT_FILE = 'projections.checkpoint';
 
 /** A save handed to the checkpoint thread (workers/save-checkpoint.ts). */
 export interface CheckpointSaveTask {
-  /** A snapshot from snapshotCheckpoint, transferred (not copied); its digest is still zero. */
-  readonly snapshot: ArrayBuffer;
+  /** The robots' copied states, their arrays transferred (not copied again); laid out and sealed there. */
+  readonly content: CheckpointContent;
   readonly dataDir: string;
 }
 

@@ -51,25 +51,72 @@ export function sealCheckpoint(bytes: Buffer): Buffer {
   return bytes;
 }
 
+/** One robot's state as a checkpoint holds it. */
+export interface RobotState {
+  readonly name: string;
+  readonly count: number;
+  readonly x: number;
+  readonly y: number;
+  /** `count` timestamps and `count` cumulative distances. */
+  readonly timestamps: Float64Array;
+  readonly cumulative: Float64Array;
+}
+
 /**
- * The checkpoint's bytes with the digest left zero (sealCheckpoint fills it), in a fresh ArrayBuffer
- * of its own that can be transferred to a thread: the copy is what must happen between two turns
- * of the event loop to be consistent; hashing and writing can happen anywhere.
+ * What a checkpoint is made of: the robots' states and the log position P they reflect. A robot may
+ * reflect events after P too (copied later than P was read; see Checkpointer): replaying from P
+ * re-delivers those, and a projection skips the revisions it already has.
+ */
+export interface CheckpointContent {
+  readonly meta: CheckpointMeta;
+  /** The position, in decimal. */
+  readonly position: string;
+  readonly robots: readonly RobotState[];
+}
+
+/** The robot's state; with `copy`, in arrays of its own (transferable, unaffected by later events). */
+export function robotState(robot: RobotProjection, copy: boolean): RobotState {
+  const [x, y] = robot.lastPosition();
+  const timestamps = robot.timestamps();
+  const cumulative = robot.cumulative();
+  return {
+    name: robot.name,
+    count: robot.eventCount,
+    x,
+    y,
+    timestamps: copy ? timestamps.slice() : timestamps,
+    cumulative: copy ? cumulative.slice() : cumulative,
+  };
+}
+
+/**
+ * The checkpoint's bytes with the digest left zero (sealCheckpoint fills it), read from the
+ * projections as they are now.
  */
 export function snapshotCheckpoint(projections: Projections, meta: CheckpointMeta): Buffer {
-  const { projectionVersion } = meta;
+  if (projections.position < 0n) throw new RangeError(`position must not be negative, got ${projections.position}`);
+  const robots = Array.from(projections.allRobots(), (robot) => robotState(robot, false));
+  return layOutCheckpoint({ meta, position: projections.position.toString(), robots });
+}
+
+/**
+ * The checkpoint's bytes with the digest left zero (sealCheckpoint fills it), in a fresh ArrayBuffer
+ * of its own. Robots are written sorted by name, so equal content gives equal bytes.
+ */
+export function layOutCheckpoint(content: CheckpointContent): Buffer {
+  const { projectionVersion } = content.meta;
   if (!Number.isInteger(projectionVersion) || projectionVersion < 0 || projectionVersion > MAX_U32) {
     throw new RangeError(`projectionVersion must be an integer 0-${MAX_U32}, got ${projectionVersion}`);
   }
-  if (projections.position < 0n) throw new RangeError(`position must not be negative, got ${projections.position}`);
+  if (!DECIMAL.test(content.position)) throw new RangeError(`position must be a non-negative decimal, got ${content.position}`);
 
-  const robots = [...projections.allRobots()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const identity = Buffer.from(meta.logIdentity, 'utf8');
-  const position = Buffer.from(projections.position.toString(), 'latin1');
+  const robots = [...content.robots].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const identity = Buffer.from(content.meta.logIdentity, 'utf8');
+  const position = Buffer.from(content.position, 'latin1');
   const names = robots.map((robot) => Buffer.from(robot.name, 'utf8'));
   let size = HEADER_BYTES + stringBytes(identity.length) + stringBytes(position.length) + 8;
   for (let i = 0; i < robots.length; i++) {
-    size += stringBytes(names[i]!.length) + ROBOT_FIXED_BYTES + 16 * robots[i]!.eventCount;
+    size += stringBytes(names[i]!.length) + ROBOT_FIXED_BYTES + 16 * robots[i]!.count;
   }
   const bodyEnd = size;
 
@@ -85,13 +132,12 @@ export function snapshotCheckpoint(projections: Projections, meta: CheckpointMet
   offset += 8;
   for (let i = 0; i < robots.length; i++) {
     const robot = robots[i]!;
-    const [x, y] = robot.lastPosition();
     offset = writeString(bytes, view, offset, names[i]!);
-    view.setFloat64(offset, robot.eventCount, true);
-    view.setFloat64(offset + 8, x, true);
-    view.setFloat64(offset + 16, y, true);
-    offset = writeArray(bytes, offset + ROBOT_FIXED_BYTES, robot.timestamps());
-    offset = writeArray(bytes, offset, robot.cumulative());
+    view.setFloat64(offset, robot.count, true);
+    view.setFloat64(offset + 8, robot.x, true);
+    view.setFloat64(offset + 16, robot.y, true);
+    offset = writeArray(bytes, offset + ROBOT_FIXED_BYTES, robot.timestamps);
+    offset = writeArray(bytes, offset, robot.cumulative);
   }
   return bytes;
 }
