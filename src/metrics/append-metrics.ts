@@ -9,7 +9,10 @@ import { ERRORS } from '../domain/errors.js';
 export const BATCH_EVENTS_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 /** Appends (robot batches) per group commit: up to every robot of a large fleet. */
 export const COMMIT_APPENDS_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536];
-/** A local SQLite commit takes well under a millisecond; a remote store or a stalled disk, seconds. */
+/**
+ * From a tenth of a millisecond (a small local commit) to seconds (a remote store, a stalled disk);
+ * a 1,000-robot group commit of the embedded log takes milliseconds (BENCHMARKS.md).
+ */
 export const COMMIT_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 const KNOWN_CODES = new Set(Object.values(ERRORS).map((definition) => definition.code));
@@ -19,7 +22,7 @@ export const UNKNOWN_CODE = 'unknown';
 export class AppendMetrics {
   // Observed on every append: the fast histogram, not prom-client's (see fast-histogram.ts).
   private readonly batchEvents: FastHistogram;
-  private readonly commitSeconds: FastHistogram;
+  private readonly appendSeconds: FastHistogram;
   private readonly failures: Counter<'code'>;
   private readonly groupAppends: FastHistogram;
   private readonly groupSeconds: FastHistogram;
@@ -31,7 +34,7 @@ export class AppendMetrics {
       buckets: BATCH_EVENTS_BUCKETS,
       registers: [registry],
     });
-    this.commitSeconds = new FastHistogram({
+    this.appendSeconds = new FastHistogram({
       name: 'telemetry_log_append_duration_seconds',
       help: 'Seconds from calling append until it resolved with the events durable (committed appends only).',
       buckets: COMMIT_SECONDS_BUCKETS,
@@ -65,7 +68,7 @@ export class AppendMetrics {
 
   committed(events: number, seconds: number): void {
     this.batchEvents.observe(events);
-    this.commitSeconds.observe(seconds);
+    this.appendSeconds.observe(seconds);
   }
 
   failed(error: unknown): void {

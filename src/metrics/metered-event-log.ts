@@ -24,7 +24,7 @@ export class MeteredEventLog implements EventLog {
   ) {
     const scan = inner.scanStream;
     if (scan !== undefined) this.scanStream = (stream, visit) => scan.call(inner, stream, visit);
-    inner.observeCommits?.((appends, _rows, seconds) => metrics.groupCommitted(appends, seconds));
+    inner.observeCommits?.((appends, seconds) => metrics.groupCommitted(appends, seconds));
   }
 
   get available(): boolean {

@@ -1,10 +1,11 @@
 // Saves the projections to their checkpoint file every T seconds, and sooner once enough new events
 // have arrived (only when something changed), and once more at shutdown. One save at a time: the
 // event loop copies the robots' arrays a slice of the fleet per turn (COPY_SLICE_EVENTS), so ingest
-// is never paused for the whole copy (tens of milliseconds per million events); a worker thread lays
-// the copy out, hashes it and writes it into place. The checkpoint names the position read before
-// the first slice: robots copied later may hold newer events as well, and replaying from that
-// position after a restart re-delivers them to projections that skip what they already have.
+// is never paused for the whole copy (20–33 ms for 1–2.7M events in one piece; BENCHMARKS.md); a
+// worker thread lays the copy out, hashes it and writes it into place. The checkpoint names the
+// position read before the first slice: robots copied later may hold newer events as well, and
+// replaying from that position after a restart re-delivers them to projections that skip what they
+// already have.
 //
 // "Enough new events" is N, or as many as the last checkpoint held, whichever is more. A save copies
 // every event, so with a fixed N its cost per ingested event would grow with the fleet's history;
@@ -80,34 +81,32 @@ export class Checkpointer {
     }
     const projections = this.projections();
     if (!force && projections.position === this.savedPosition) return;
+    const saving: Promise<void> = this.save(projections).finally(() => {
+      if (this.saving === saving) this.saving = null;
+    });
+    this.saving = saving;
+    await saving;
+  }
+
+  /** Copies the projections (position first), then has the thread write them; logs either way. */
+  private async save(projections: Projections): Promise<void> {
     const started = performance.now();
     const position = projections.position;
     const events = projections.eventCount;
-    const meta = { projectionVersion: this.settings.projectionVersion, logIdentity: this.settings.logIdentity };
-    const copying = copyInSlices([...projections.allRobots()]);
-    const saving: Promise<void> = copying
-      .then(({ robots, slices, copiedMs }) => {
-        const task: CheckpointSaveTask = { content: { meta, position: position.toString(), robots }, dataDir: this.settings.dataDir };
-        const transfer = robots.flatMap((robot) => [robot.timestamps.buffer as ArrayBuffer, robot.cumulative.buffer as ArrayBuffer]);
-        return this.savePool()
-          .run(task, { transferList: transfer })
-          .then(() => ({ slices, copiedMs }));
-      })
-      .then(({ slices, copiedMs }) => {
-        this.savedPosition = position;
-        this.savedEvents = events;
-        this.last = { position, savedAt: new Date(), events };
-        this.logger.info(
-          { position: position.toString(), events, slices, copiedMs, ms: Math.round(performance.now() - started) },
-          'projection checkpoint saved',
-        );
-      })
-      .catch((error: unknown) => this.logger.error({ err: error }, 'projection checkpoint could not be saved; will retry'))
-      .finally(() => {
-        if (this.saving === saving) this.saving = null;
-      });
-    this.saving = saving;
-    await saving;
+    try {
+      const { robots, slices, copiedMs } = await copyInSlices([...projections.allRobots()]);
+      const { projectionVersion, logIdentity, dataDir } = this.settings;
+      const task: CheckpointSaveTask = { content: { meta: { projectionVersion, logIdentity }, position: position.toString(), robots }, dataDir };
+      const transfer = robots.flatMap((robot) => [robot.timestamps.buffer as ArrayBuffer, robot.cumulative.buffer as ArrayBuffer]);
+      await this.savePool().run(task, { transferList: transfer });
+      this.savedPosition = position;
+      this.savedEvents = events;
+      this.last = { position, savedAt: new Date(), events };
+      const ms = Math.round(performance.now() - started);
+      this.logger.info({ position: position.toString(), events, slices, copiedMs, ms }, 'projection checkpoint saved');
+    } catch (error) {
+      this.logger.error({ err: error }, 'projection checkpoint could not be saved; will retry');
+    }
   }
 
   /** Records that the projections were loaded from a checkpoint at `position`. */

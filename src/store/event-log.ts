@@ -60,7 +60,7 @@ export interface SubscriptionHandler {
 }
 
 /** One group commit of a log that commits appends together: how many, and how long it took. */
-export type CommitListener = (appends: number, rows: number, seconds: number) => void;
+export type CommitListener = (appends: number, seconds: number) => void;
 
 export interface EventLog {
   /** False while the store cannot be reached or cannot commit; true again once it answers. */

@@ -94,7 +94,6 @@ export function robotState(robot: RobotProjection, copy: boolean): RobotState {
  * projections as they are now.
  */
 export function snapshotCheckpoint(projections: Projections, meta: CheckpointMeta): Buffer {
-  if (projections.position < 0n) throw new RangeError(`position must not be negative, got ${projections.position}`);
   const robots = Array.from(projections.allRobots(), (robot) => robotState(robot, false));
   return layOutCheckpoint({ meta, position: projections.position.toString(), robots });
 }

@@ -14,10 +14,16 @@ import type Database from 'better-sqlite3';
 import { EVENT_STRIDE } from '../../domain/location.js';
 import { toBlob } from './blob.js';
 
-/** Most events in one row: a point read decodes whole rows, so a large append is split. */
+/**
+ * Most events in one row. A point read (an events page, a history lookup) decodes whole rows, so a
+ * large append is split: reading 100 events never copies more than this many.
+ */
 export const MAX_ROW_EVENTS = 1024;
 
-/** Rows a stream may gather outside chunk_index before a commit indexes them. */
+/**
+ * Rows a stream may gather outside chunk_index before a commit indexes them. Larger means fewer
+ * index page writes per row; smaller keeps the chain a read walks short.
+ */
 export const INDEX_EVERY_ROWS = 64;
 
 /** `expected` codes in a batch: a revision (≥ 0) or one of these. */
@@ -57,7 +63,6 @@ export class LogWriter {
   private readonly unindexedRows = new Map<number, number>();
   /** Streams whose unindexed rows reached `indexEveryRows`, in the order they did. */
   private readonly due = new Set<number>();
-  private readonly ids = new Map<string, number>();
   private readonly commitTransaction: (batch: AppendBatch) => BatchOutcome;
   private readonly indexAllTransaction: () => void;
 
@@ -98,13 +103,8 @@ export class LogWriter {
   /** Commits the batch in one transaction; throws (nothing committed) when the store cannot. */
   commit(batch: AppendBatch): BatchOutcome {
     const started = performance.now();
-    try {
-      const outcome = this.commitTransaction(batch);
-      return { ...outcome, seconds: (performance.now() - started) / 1000 };
-    } catch (error) {
-      this.ids.clear(); // it may hold streams whose creation was just rolled back
-      throw error;
-    }
+    const outcome = this.commitTransaction(batch);
+    return { ...outcome, seconds: (performance.now() - started) / 1000 };
   }
 
   /**
@@ -130,7 +130,8 @@ export class LogWriter {
     for (let i = 0; i < n; i++) {
       const count = batch.counts[i]!;
       const named = batch.ids[i] === 0 ? batch.names[nextName++]! : undefined;
-      let id: number | undefined = named === undefined ? batch.ids[i]! : this.lookUp(named);
+      // A name comes only for a stream whose id the event loop does not know yet (new, or unread).
+      let id: number | undefined = named === undefined ? batch.ids[i]! : this.sql.streamId.get(named);
       const expected = batch.expected[i]!;
       const events = batch.events.subarray(eventOffset * EVENT_STRIDE, (eventOffset + count) * EVENT_STRIDE);
       eventOffset += count;
@@ -144,7 +145,6 @@ export class LogWriter {
       else first = expected + 1;
       if (first >= 0 && id === undefined) {
         id = Number(this.sql.insertStream.run(named!).lastInsertRowid);
-        this.ids.set(named!, id);
         created.push([named!, id]);
       }
       if (first < 0 || !this.insertRows(id!, first, events, count, rowPositions, row)) {
@@ -183,14 +183,6 @@ export class LogWriter {
       }
     }
     return true;
-  }
-
-  private lookUp(name: string): number | undefined {
-    const cached = this.ids.get(name);
-    if (cached !== undefined) return cached;
-    const id = this.sql.streamId.get(name);
-    if (id !== undefined) this.ids.set(name, id);
-    return id;
   }
 
   private indexTail(id: number): void {

@@ -64,15 +64,14 @@ export class SqliteEventLog implements EventLog {
   private flushScheduled = false;
   /** The batch being committed, settled once its outcome is taken in. */
   private inFlight: Promise<void> | undefined;
-  private closed = false;
+  /** Set by close(): once it is, appends are refused. */
   private closing: Promise<void> | undefined;
-  private readonly readonly: boolean;
   private commitFailed = false;
   private commitListener: CommitListener | undefined;
 
   constructor(options: SqliteEventLogOptions) {
-    this.readonly = options.readonly ?? false;
-    this.db = openLogDatabase(options.dataDir, { readonly: this.readonly });
+    const readonly = options.readonly ?? false;
+    this.db = openLogDatabase(options.dataDir, { readonly });
     this.sql = prepareStatements(this.db);
     this.hub = new SubscriptionHub(
       {
@@ -81,15 +80,15 @@ export class SqliteEventLog implements EventLog {
       },
       options.pollIntervalMs ?? 100,
     );
-    this.writer = this.readonly ? undefined : new WriterThread({ dataDir: options.dataDir, indexEveryRows: options.indexEveryRows });
+    this.writer = readonly ? undefined : new WriterThread({ dataDir: options.dataDir, indexEveryRows: options.indexEveryRows });
   }
 
   get available(): boolean {
-    return !this.closed && !this.commitFailed;
+    return this.closing === undefined && !this.commitFailed;
   }
 
   append(stream: string, events: Float64Array, expected: ExpectedRevision): Promise<AppendResult> {
-    if (this.closed) return Promise.reject(createError('STORE_UNAVAILABLE', 'the log is closed'));
+    if (this.closing !== undefined) return Promise.reject(createError('STORE_UNAVAILABLE', 'the log is closed'));
     if (this.writer === undefined) return Promise.reject(createError('STORE_UNAVAILABLE', 'the log is open read-only'));
     if (events.length === 0 || events.length % EVENT_STRIDE !== 0) {
       return Promise.reject(new RangeError('append needs at least one whole (x, y, timestamp) event'));
@@ -157,7 +156,7 @@ export class SqliteEventLog implements EventLog {
 
   private committed(batch: PendingAppend[], outcome: BatchOutcome): void {
     this.commitFailed = false;
-    this.commitListener?.(batch.length, outcome.rowPositions.length, outcome.seconds);
+    this.commitListener?.(batch.length, outcome.seconds);
     for (const [name, id] of outcome.created) this.remember(name, id);
     const chunks: RecordedChunk[] = [];
     const results: Array<AppendResult | Error> = new Array(batch.length);
@@ -339,7 +338,6 @@ export class SqliteEventLog implements EventLog {
 
   /** Commits what was appended before close(), lets the writer index and close, then closes reads. */
   private async shutDown(): Promise<void> {
-    this.closed = true;
     while (this.inFlight !== undefined || this.queue.length > 0) {
       this.flush();
       await this.inFlight;
