@@ -3,8 +3,8 @@
 const SMALLEST_NORMAL = 2.2250738585072014e-308;
 
 /**
- * Euclidean distance. sqrt(dx² + dy²) is much cheaper than Math.hypot in V8, and the odometer
- * computes one per stored event; where the squares overflow (coordinates beyond ~1e154, e.g. raw
+ * Euclidean distance. sqrt(dx² + dy²) costs a fraction of Math.hypot in V8 (BENCHMARKS.md,
+ * "Distance"), and the odometer computes one per stored event; where the squares overflow (coordinates beyond ~1e154, e.g. raw
  * encoder units) or underflow into subnormals, Math.hypot's scaling gives the exact answer instead.
  */
 export function distance(x1: number, y1: number, x2: number, y2: number): number {

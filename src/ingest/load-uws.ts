@@ -1,9 +1,10 @@
 // Loads uWebSockets.js and refuses its silent pure-JS fallback.
 //
 // The npm mirror we depend on (@trufflesuite/uws-js-unofficial) falls back to an emulation on top
-// of `ws` when its native binary does not load for this platform or Node ABI — an order of
-// magnitude slower, with only a console warning. We detect the emulation (its App is ordinary JS,
-// the native one is a C++ binding) and stop, unless the operator allows it explicitly.
+// of `ws` when its native binary does not load for this platform or Node ABI — with only a console
+// warning, and without the custom upgrade our token check runs in. We detect the emulation (its App
+// is ordinary JS, the native one is a C++ binding) and stop, unless the operator allows it
+// explicitly.
 
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
