@@ -1,8 +1,8 @@
-// The actor's decision rule, pure: given a stream head and a batch of events in arrival order,
-// which events are stored and which are duplicates or stale. No I/O, so it is tested exhaustively.
+// The actor's decision rule, pure: given a stream head and a run of events in arrival order, which
+// events are stored and which are duplicates or stale. No I/O and no allocation, so it is tested
+// exhaustively and runs once per robot per commit round without feeding the garbage collector.
 
 import { EVENT_STRIDE } from '../domain/location.js';
-import type { StreamHead } from '../store/event-log.js';
 
 export const Verdict = {
   /** Stored by this batch's append. */
@@ -16,55 +16,68 @@ export const Verdict = {
   NeedsHistory: 4,
 } as const;
 
-export interface Decision {
-  readonly verdicts: Uint8Array;
-  /** Accepted events, packed (x, y, timestamp). */
-  readonly accepted: Float64Array;
+/** The stream's last event; `timestamp` -1 when the stream is empty (timestamps are ≥ 0). */
+export interface DecisionHead {
+  readonly x: number;
+  readonly y: number;
+  readonly timestamp: number;
 }
 
+/**
+ * Decides events `from` to `from + count - 1` of `events` (packed (x, y, timestamp) triples)
+ * against `head`. Writes one verdict per event into `verdicts` from index `verdictsAt`, and the
+ * accepted events, packed, into `accepted` from event `acceptedAt`. Returns how many it accepted.
+ */
 export function decide(
-  head: StreamHead | null,
-  xs: readonly number[],
-  ys: readonly number[],
-  ts: readonly number[],
+  head: DecisionHead,
+  events: Float64Array,
+  from: number,
   count: number,
-): Decision {
-  const verdicts = new Uint8Array(count);
-  const packed = new Float64Array(count * EVENT_STRIDE);
-  const headT = head === null ? -1 : head.timestamp;
+  verdicts: Uint8Array,
+  verdictsAt: number,
+  accepted: Float64Array,
+  acceptedAt: number,
+): number {
+  const headT = head.timestamp;
   let lastT = headT;
-  let accepted = 0;
+  let n = 0;
   for (let i = 0; i < count; i++) {
-    const t = ts[i]!;
-    const x = xs[i]!;
-    const y = ys[i]!;
+    const at = (from + i) * EVENT_STRIDE;
+    const x = events[at]!;
+    const y = events[at + 1]!;
+    const t = events[at + 2]!;
+    let verdict: number;
     if (t > lastT) {
-      const at = accepted * EVENT_STRIDE;
-      packed[at] = x;
-      packed[at + 1] = y;
-      packed[at + 2] = t;
-      accepted++;
+      const out = (acceptedAt + n) * EVENT_STRIDE;
+      accepted[out] = x;
+      accepted[out + 1] = y;
+      accepted[out + 2] = t;
+      n++;
       lastT = t;
-      verdicts[i] = Verdict.Accept;
+      verdict = Verdict.Accept;
     } else if (t > headT) {
-      const j = findTimestamp(packed, accepted, t);
-      verdicts[i] =
-        j >= 0 && packed[j * EVENT_STRIDE] === x && packed[j * EVENT_STRIDE + 1] === y
+      const j = findTimestamp(accepted, n, t, acceptedAt);
+      verdict =
+        j >= 0 && accepted[j * EVENT_STRIDE] === x && accepted[j * EVENT_STRIDE + 1] === y
           ? Verdict.DuplicateOfBatch
           : Verdict.Stale;
     } else if (t === headT) {
-      verdicts[i] = head !== null && head.x === x && head.y === y ? Verdict.Duplicate : Verdict.Stale;
+      verdict = head.x === x && head.y === y ? Verdict.Duplicate : Verdict.Stale;
     } else {
-      verdicts[i] = Verdict.NeedsHistory;
+      verdict = Verdict.NeedsHistory;
     }
+    verdicts[verdictsAt + i] = verdict;
   }
-  return { verdicts, accepted: packed.subarray(0, accepted * EVENT_STRIDE) };
+  return n;
 }
 
-/** Index of the event with timestamp `t` among the first `count` of a packed block, or -1. */
-export function findTimestamp(block: Float64Array, count: number, t: number): number {
-  let lo = 0;
-  let hi = count - 1;
+/**
+ * Index of the event with timestamp `t` among events `first` to `first + count - 1` of a packed
+ * block whose timestamps increase, or -1.
+ */
+export function findTimestamp(block: Float64Array, count: number, t: number, first = 0): number {
+  let lo = first;
+  let hi = first + count - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const value = block[mid * EVENT_STRIDE + 2]!;

@@ -1,14 +1,14 @@
-// One robot's actor: its mailbox and its stream head. Events are decided and appended one batch at
-// a time, in arrival order, so a robot's history is always written in order by one writer here —
-// and the expected-revision check on every append keeps any other writer (another process, another
+// One robot's actor: its mailbox and what it knows of its stream's head. The router (router.ts)
+// drives every actor in commit rounds; an actor is in at most one round at a time and takes its
+// events in arrival order, so a robot's history is always decided and written in order — and the
+// expected-revision check on every append keeps any other writer (another process, another
 // instance) from interleaving: on a conflict the actor reloads its head and decides again.
+//
+// The mailbox is a packed (x, y, timestamp) array with the reply sink and slot of each event,
+// allocated once per robot and reused: a steady fleet allocates nothing per event or per round here.
 
-import { hasCode } from '../domain/errors.js';
 import { EVENT_STRIDE } from '../domain/location.js';
-import { DUP, ERR_UNAVAILABLE, errorReply, OK, STALE } from '../domain/outcome.js';
-import type { EventLog, ExpectedRevision, StreamHead } from '../store/event-log.js';
-import { decide, Verdict } from './decide.js';
-import { matchStoredEvents } from './history.js';
+import type { DecisionHead } from './decide.js';
 import type { ReplySink } from './reply-sink.js';
 
 export interface ActorSettings {
@@ -20,36 +20,65 @@ export interface ActorSettings {
   readonly maxMailbox: number;
 }
 
-export interface ActorObserver {
-  conflict(robot: string, attempt: number): void;
-  failure(robot: string, error: unknown): void;
-  idle(actor: RobotActor): void;
-}
+export const ActorState = {
+  /** The head is not known (never read, or unknown after a conflict or failure): read it first. */
+  HeadUnknown: 0,
+  /** The head is being read. */
+  LoadingHead: 1,
+  /** Ready to take its next batch into a round. */
+  Idle: 2,
+  /** Its batch is in the round being appended. */
+  InRound: 3,
+  /** Its batch is appended; events older than the head wait for a history lookup. */
+  Resolving: 4,
+} as const;
+export type ActorState = (typeof ActorState)[keyof typeof ActorState];
 
-export class RobotActor {
-  // The mailbox, as parallel arrays: no object per event.
-  private xs: number[] = [];
-  private ys: number[] = [];
-  private ts: number[] = [];
-  private sinks: ReplySink[] = [];
-  private slots: number[] = [];
-  /** undefined: not loaded (or unknown after a failure); null: the stream is empty. */
-  private head: StreamHead | null | undefined = undefined;
-  private running = false;
+const INITIAL_CAPACITY = 8;
+
+export class RobotActor implements DecisionHead {
+  state: ActorState = ActorState.HeadUnknown;
+  /** In the router's list of actors to look at in the next round. */
+  listed = false;
+  /** Revision of the stream's last event; -1 when the stream is empty. Valid unless HeadUnknown. */
+  revision = -1;
+  x = 0;
+  y = 0;
+  /** -1 when the stream is empty. */
+  timestamp = -1;
+  /** Conflicts met by the batch at the front of the mailbox. */
+  conflicts = 0;
+
+  /** The mailbox: events [start, end) of `events`, the first `taken` of them in a batch being appended. */
+  private events = new Float64Array(INITIAL_CAPACITY * EVENT_STRIDE);
+  private sinks: Array<ReplySink | undefined> = new Array<ReplySink | undefined>(INITIAL_CAPACITY).fill(undefined);
+  private slots = new Int32Array(INITIAL_CAPACITY);
+  private start = 0;
+  private end = 0;
+  private taken = 0;
 
   constructor(
     readonly robot: string,
-    private readonly log: EventLog,
-    private readonly settings: ActorSettings,
-    private readonly observer: ActorObserver,
+    private readonly maxMailbox: number,
   ) {}
 
-  get mailboxDepth(): number {
-    return this.ts.length;
+  /** Events waiting, not counting a batch being appended. */
+  get waiting(): number {
+    return this.end - this.start - this.taken;
   }
 
-  get busy(): boolean {
-    return this.running;
+  /** Events told and not yet answered. */
+  get unsettled(): number {
+    return this.end - this.start;
+  }
+
+  /** The packed mailbox, valid until the next `tell`; the front batch starts at event `front`. */
+  get mail(): Float64Array {
+    return this.events;
+  }
+
+  get front(): number {
+    return this.start;
   }
 
   /**
@@ -57,120 +86,64 @@ export class RobotActor {
    * whose log cannot keep up costs a bounded amount of memory, whatever its senders do.
    */
   tell(x: number, y: number, timestamp: number, sink: ReplySink, slot: number): boolean {
-    if (this.ts.length >= this.settings.maxMailbox) return false;
-    this.xs.push(x);
-    this.ys.push(y);
-    this.ts.push(timestamp);
-    this.sinks.push(sink);
-    this.slots.push(slot);
-    if (!this.running) void this.run();
+    if (this.waiting >= this.maxMailbox) return false;
+    if (this.end === this.slots.length) this.makeRoom();
+    const end = this.end++;
+    const at = end * EVENT_STRIDE;
+    this.events[at] = x;
+    this.events[at + 1] = y;
+    this.events[at + 2] = timestamp;
+    this.sinks[end] = sink;
+    this.slots[end] = slot;
     return true;
   }
 
-  private async run(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.ts.length > 0) await this.processBatch();
-    } finally {
-      this.running = false;
-      this.observer.idle(this);
+  /** Marks the first `n` waiting events as the batch being appended. */
+  take(n: number): void {
+    this.taken = n;
+  }
+
+  /** Puts the batch back, unanswered: it is decided again in a later round. */
+  untake(): void {
+    this.taken = 0;
+  }
+
+  /** Answers event `i` of the front batch; `release` then drops the batch from the mailbox. */
+  settle(i: number, status: string): void {
+    const k = this.start + i;
+    this.sinks[k]!.settle(this.slots[k]!, status);
+    this.sinks[k] = undefined;
+  }
+
+  /** Drops the first `n` events, all answered, from the mailbox. */
+  release(n: number): void {
+    this.start += n;
+    this.taken = 0;
+    this.conflicts = 0;
+    if (this.start === this.end) this.start = this.end = 0;
+  }
+
+  /** The mailbox is full at its end: moves the events to its front, or doubles it. */
+  private makeRoom(): void {
+    const capacity = this.slots.length;
+    const count = this.end - this.start;
+    if (this.start > 0 && count <= capacity / 2) {
+      this.events.copyWithin(0, this.start * EVENT_STRIDE, this.end * EVENT_STRIDE);
+      this.slots.copyWithin(0, this.start, this.end);
+      for (let i = 0; i < count; i++) this.sinks[i] = this.sinks[this.start + i];
+      this.sinks.fill(undefined, count, this.end);
+    } else {
+      const events = new Float64Array(capacity * 2 * EVENT_STRIDE);
+      events.set(this.events.subarray(this.start * EVENT_STRIDE, this.end * EVENT_STRIDE));
+      const slots = new Int32Array(capacity * 2);
+      slots.set(this.slots.subarray(this.start, this.end));
+      const sinks = new Array<ReplySink | undefined>(capacity * 2).fill(undefined);
+      for (let i = 0; i < count; i++) sinks[i] = this.sinks[this.start + i];
+      this.events = events;
+      this.slots = slots;
+      this.sinks = sinks;
     }
+    this.start = 0;
+    this.end = count;
   }
-
-  private async processBatch(): Promise<void> {
-    const n = Math.min(this.ts.length, this.settings.maxBatch);
-    const xs = this.xs.splice(0, n);
-    const ys = this.ys.splice(0, n);
-    const ts = this.ts.splice(0, n);
-    const sinks = this.sinks.splice(0, n);
-    const slots = this.slots.splice(0, n);
-    let statuses: string[];
-    try {
-      statuses = await this.decideAndAppend(xs, ys, ts, n);
-    } catch (error) {
-      // A defect, not a store failure (those are answered inside): still answer every event, so no
-      // connection waits forever, and forget the head, which may no longer be right.
-      this.head = undefined;
-      this.observer.failure(this.robot, error);
-      statuses = new Array<string>(n).fill(ERR_UNAVAILABLE);
-    }
-    for (let i = 0; i < n; i++) sinks[i]!.settle(slots[i]!, statuses[i]!);
-  }
-
-  private async decideAndAppend(xs: number[], ys: number[], ts: number[], n: number): Promise<string[]> {
-    for (let attempt = 0; ; attempt++) {
-      let head: StreamHead | null;
-      try {
-        head = this.head === undefined ? await this.log.head(this.robot) : this.head;
-        this.head = head;
-      } catch (error) {
-        this.observer.failure(this.robot, error);
-        return new Array<string>(n).fill(ERR_UNAVAILABLE);
-      }
-      const { verdicts, accepted } = decide(head, xs, ys, ts, n);
-      if (accepted.length > 0) {
-        try {
-          const result = await this.log.append(this.robot, accepted, expectedRevision(head));
-          const last = accepted.length - EVENT_STRIDE;
-          this.head = {
-            revision: result.nextExpectedRevision,
-            x: accepted[last]!,
-            y: accepted[last + 1]!,
-            timestamp: accepted[last + 2]!,
-          };
-        } catch (error) {
-          this.head = undefined;
-          if (hasCode(error, 'REVISION_CONFLICT') && attempt < this.settings.maxConflictRetries) {
-            this.observer.conflict(this.robot, attempt + 1);
-            continue;
-          }
-          this.observer.failure(this.robot, error);
-          const reason = hasCode(error, 'REVISION_CONFLICT') ? errorReply('conflict, retry') : ERR_UNAVAILABLE;
-          return Array.from(verdicts, (v) => (v === Verdict.Accept || v === Verdict.DuplicateOfBatch ? reason : toStatus(v)));
-        }
-      }
-      return this.resolveHistory(xs, ys, ts, verdicts, head);
-    }
-  }
-
-  /** Turns verdicts into status lines, looking up the stored history for events older than the head. */
-  private async resolveHistory(
-    xs: number[],
-    ys: number[],
-    ts: number[],
-    verdicts: Uint8Array,
-    head: StreamHead | null,
-  ): Promise<string[]> {
-    const statuses = Array.from(verdicts, toStatus);
-    const older: number[] = [];
-    for (let i = 0; i < verdicts.length; i++) if (verdicts[i] === Verdict.NeedsHistory) older.push(i);
-    if (older.length === 0 || head === null) return statuses;
-    try {
-      const wanted = older.map((i) => ({ x: xs[i]!, y: ys[i]!, t: ts[i]! }));
-      const matches = await matchStoredEvents(this.log, this.robot, head.revision, wanted);
-      older.forEach((i, k) => (statuses[i] = matches[k] ? DUP : STALE));
-    } catch (error) {
-      this.observer.failure(this.robot, error);
-      for (const i of older) statuses[i] = ERR_UNAVAILABLE;
-    }
-    return statuses;
-  }
-}
-
-function toStatus(verdict: number): string {
-  switch (verdict) {
-    case Verdict.Accept:
-      return OK;
-    case Verdict.Duplicate:
-    case Verdict.DuplicateOfBatch:
-      return DUP;
-    case Verdict.Stale:
-      return STALE;
-    default:
-      return ERR_UNAVAILABLE; // NeedsHistory is resolved by resolveHistory
-  }
-}
-
-function expectedRevision(head: StreamHead | null): ExpectedRevision {
-  return head === null ? 'no_stream' : head.revision;
 }

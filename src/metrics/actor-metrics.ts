@@ -27,7 +27,7 @@ export function registerActorMetrics(registry: Registry, router: { stats(): Rout
     });
   };
   gauge('telemetry_actors', 'Robot actors in memory: one per robot that sent an event since start.', (s) => s.actors);
-  gauge('telemetry_actors_busy', 'Robot actors deciding or appending a batch now.', (s) => s.busyActors);
+  gauge('telemetry_actors_busy', 'Robot actors with events not yet answered (waiting, or in the round being appended).', (s) => s.busyActors);
   gauge('telemetry_actor_mailbox_events', 'Events waiting in all actor mailboxes (not yet in a batch being appended).', (s) => s.queuedEvents);
   gauge('telemetry_actor_mailbox_max_events', 'Events waiting in the fullest actor mailbox.', (s) => s.maxMailboxDepth);
   counter('telemetry_actor_revision_conflicts_total', 'Appends refused because another writer appended to the stream first (the actor reloads and retries).', (s) => s.conflicts);

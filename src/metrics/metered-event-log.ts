@@ -2,6 +2,7 @@
 // way and neither knows about metrics. Everything else is delegated untouched.
 
 import { EVENT_STRIDE } from '../domain/location.js';
+import { APPEND_CONFLICT, APPEND_FAILED, revisionConflict, type AppendBatch, type BatchResult } from '../store/event-log.js';
 import type {
   AppendResult,
   EventLog,
@@ -13,6 +14,9 @@ import type {
   SubscriptionHandler,
 } from '../store/event-log.js';
 import type { AppendMetrics } from './append-metrics.js';
+
+/** Counted under the conflict's code; which stream it was is not a label. */
+const CONFLICT = revisionConflict('', 'any', 'no_stream');
 
 export class MeteredEventLog implements EventLog {
   /** Present only when the wrapped log has it: the rebuild picks its fast path by its presence. */
@@ -41,6 +45,20 @@ export class MeteredEventLog implements EventLog {
       throw error;
     }
     this.metrics.committed(events.length / EVENT_STRIDE, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  async appendMany(batch: AppendBatch): Promise<BatchResult> {
+    const started = performance.now();
+    const result = await this.inner.appendMany(batch);
+    const seconds = (performance.now() - started) / 1000;
+    const { firstRevisions, failures } = result;
+    for (let i = 0; i < firstRevisions.length; i++) {
+      const first = firstRevisions[i]!;
+      if (first >= 0) this.metrics.committed(batch.counts[i]!, seconds);
+      else if (first === APPEND_FAILED) this.metrics.failed(failures.get(i));
+      else if (first === APPEND_CONFLICT) this.metrics.failed(CONFLICT);
+    }
     return result;
   }
 

@@ -4,7 +4,8 @@
 // A stream is one robot's history, named by the robot's name; each adapter maps names to its own
 // stream naming. Events travel as packed Float64Array blocks of (x, y, timestamp) triples.
 
-import { createError, type TelemetryError } from '../domain/errors.js';
+import { createError, hasCode, type TelemetryError } from '../domain/errors.js';
+import { EVENT_STRIDE } from '../domain/location.js';
 
 /** What the writer believes the stream head is. Revisions count events from 0. */
 export type ExpectedRevision = bigint | 'no_stream' | 'any';
@@ -13,6 +14,35 @@ export type ExpectedRevision = bigint | 'no_stream' | 'any';
 export function revisionConflict(stream: string, expected: ExpectedRevision, actual: bigint | number | 'no_stream'): TelemetryError {
   const wanted = typeof expected === 'bigint' ? expected.toString() : expected;
   return createError('REVISION_CONFLICT', stream, wanted, actual === 'no_stream' ? 'no stream' : actual);
+}
+
+/** An expected revision as a number, for the columns of an AppendBatch: a revision (≥ 0) or one of these. */
+export const EXPECT_NO_STREAM = -1;
+export const EXPECT_ANY = -2;
+
+/**
+ * Appends to many streams in one call, as columns: no object per append. Append i writes
+ * `counts[i]` (≥ 1) events — the next ones of `events` — to `streams[i]` if that stream's head is at
+ * `expected[i]`. The log may read the columns until the call settles; the caller leaves them alone.
+ */
+export interface AppendBatch {
+  readonly streams: readonly string[];
+  readonly expected: Float64Array;
+  readonly counts: Int32Array;
+  readonly events: Float64Array;
+}
+
+/** In BatchResult.firstRevisions: the stream's head was not at the expected revision. */
+export const APPEND_CONFLICT = -1;
+/** In BatchResult.firstRevisions: the store could not commit the append (its error is in `failures`). */
+export const APPEND_FAILED = -2;
+
+/** What became of each append of a batch; each settles on its own. */
+export interface BatchResult {
+  /** Revision of each append's first event, now durable; APPEND_CONFLICT or APPEND_FAILED where it was not stored. */
+  readonly firstRevisions: Float64Array;
+  /** The error of each APPEND_FAILED append, by index. */
+  readonly failures: ReadonlyMap<number, Error>;
 }
 
 /** Position in the whole log. Later commits have larger positions. */
@@ -73,6 +103,12 @@ export interface EventLog {
    */
   append(stream: string, events: Float64Array, expected: ExpectedRevision): Promise<AppendResult>;
 
+  /**
+   * Many appends at once, each checked against its own expected revision: what `append` does for
+   * each, in one call. Never rejects for a store failure or a conflict: those are in the result.
+   */
+  appendMany(batch: AppendBatch): Promise<BatchResult>;
+
   /** Up to `maxCount` events of `stream` from revision `from` on, as a chunk (empty when none). */
   readStream(stream: string, from: bigint, maxCount: number): Promise<RecordedChunk | null>;
 
@@ -108,4 +144,60 @@ export interface EventLog {
   subscribe(after: LogPosition, handler: SubscriptionHandler): Subscription;
 
   close(): Promise<void>;
+}
+
+/** `expected` as an AppendBatch column value. */
+export function expectedCode(expected: ExpectedRevision): number {
+  return expected === 'no_stream' ? EXPECT_NO_STREAM : expected === 'any' ? EXPECT_ANY : Number(expected);
+}
+
+/** The ExpectedRevision an AppendBatch column value stands for. */
+export function expectedFromCode(code: number): ExpectedRevision {
+  return code === EXPECT_NO_STREAM ? 'no_stream' : code === EXPECT_ANY ? 'any' : BigInt(code);
+}
+
+/** Throws unless `batch` is whole: a stream, an expected revision and at least one event per append, and no event left over. */
+export function checkBatch(batch: AppendBatch): void {
+  const n = batch.streams.length;
+  if (batch.expected.length !== n || batch.counts.length !== n) throw new RangeError('an append batch needs one expected revision and one count per stream');
+  let events = 0;
+  for (let i = 0; i < n; i++) {
+    const count = batch.counts[i]!;
+    if (count < 1) throw new RangeError('every append of a batch needs at least one event');
+    events += count;
+  }
+  if (batch.events.length !== events * EVENT_STRIDE) throw new RangeError('an append batch must hold exactly its counts of (x, y, timestamp) events');
+}
+
+/**
+ * appendMany for a log whose appends are independent calls (EventStoreDB: one request per stream):
+ * every append at once, each settled on its own.
+ */
+export async function appendEach(log: Pick<EventLog, 'append'>, batch: AppendBatch): Promise<BatchResult> {
+  checkBatch(batch);
+  const n = batch.streams.length;
+  const firstRevisions = new Float64Array(n);
+  const failures = new Map<number, Error>();
+  const calls = new Array<Promise<void>>(n);
+  let offset = 0;
+  for (let i = 0; i < n; i++) {
+    const count = batch.counts[i]!;
+    const events = batch.events.subarray(offset * EVENT_STRIDE, (offset + count) * EVENT_STRIDE);
+    offset += count;
+    calls[i] = log.append(batch.streams[i]!, events, expectedFromCode(batch.expected[i]!)).then(
+      (result) => {
+        firstRevisions[i] = Number(result.nextExpectedRevision) - count + 1;
+      },
+      (error: unknown) => {
+        if (hasCode(error, 'REVISION_CONFLICT')) {
+          firstRevisions[i] = APPEND_CONFLICT;
+        } else {
+          firstRevisions[i] = APPEND_FAILED;
+          failures.set(i, error instanceof Error ? error : new Error(String(error)));
+        }
+      },
+    );
+  }
+  await Promise.all(calls);
+  return { firstRevisions, failures };
 }

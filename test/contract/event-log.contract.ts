@@ -5,8 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/domain/errors.js';
 import { EVENT_STRIDE } from '../../src/domain/location.js';
 import {
+  APPEND_CONFLICT,
+  expectedCode,
   LOG_START,
+  type AppendBatch,
   type EventLog,
+  type ExpectedRevision,
   type LogPosition,
   type RecordedChunk,
   type Subscription,
@@ -252,6 +256,59 @@ export function eventLogContract(name: string, factory: EventLogFactory): void {
       });
     });
 
+    describe('appendMany', () => {
+      /** A batch of (stream, expected, events) appends, as the port's columns. */
+      function batchOf(...appends: Array<[stream: string, expected: ExpectedRevision, events: Float64Array]>): AppendBatch {
+        return {
+          streams: appends.map((a) => a[0]),
+          expected: Float64Array.from(appends, (a) => expectedCode(a[1])),
+          counts: Int32Array.from(appends, (a) => a[2].length / EVENT_STRIDE),
+          events: joined(...appends.map((a) => a[2])),
+        };
+      }
+
+      it('appends to many streams at once, each at its own expected revision', async () => {
+        await log.append('robot-b', series(1, 2), 'no_stream'); // revisions 0..1
+        const result = await log.appendMany(
+          batchOf(['robot-a', 'no_stream', series(2, 3)], ['robot-b', 1n, series(3, 1)], ['robot-c', 'any', series(4, 2)]),
+        );
+        expect([...result.firstRevisions]).toEqual([0, 2, 0]);
+        expect(result.failures.size).toBe(0);
+        expect(values(await readWholeStream(log, 'robot-a'))).toEqual(values(series(2, 3)));
+        expect(values(await readWholeStream(log, 'robot-b'))).toEqual(values(joined(series(1, 2), series(3, 1))));
+        expect(values(await readWholeStream(log, 'robot-c'))).toEqual(values(series(4, 2)));
+        expect((await log.head('robot-b'))!.revision).toBe(2n);
+      });
+
+      it('refuses only the appends whose expected revision is not the head, and stores the others', async () => {
+        await log.append('robot-a', series(1, 2), 'no_stream'); // revisions 0..1
+        await log.append('robot-b', series(2, 1), 'no_stream'); // revision 0
+        const result = await log.appendMany(
+          batchOf(
+            ['robot-a', 0n, series(3, 1)], // stale
+            ['robot-b', 0n, series(4, 2)], // at the head
+            ['robot-c', 3n, series(5, 1)], // no such stream
+            ['robot-a', 'no_stream', series(6, 1)], // exists
+          ),
+        );
+        expect([...result.firstRevisions]).toEqual([APPEND_CONFLICT, 1, APPEND_CONFLICT, APPEND_CONFLICT]);
+        expect(result.failures.size).toBe(0);
+        expect(values(await readWholeStream(log, 'robot-a'))).toEqual(values(series(1, 2)));
+        expect(values(await readWholeStream(log, 'robot-b'))).toEqual(values(joined(series(2, 1), series(4, 2))));
+        expect(await log.head('robot-c')).toBeNull();
+      });
+
+      it('answers an empty batch with no outcomes, and refuses a batch whose counts do not match its events', async () => {
+        const empty = await log.appendMany(batchOf());
+        expect(empty.firstRevisions).toHaveLength(0);
+        const ragged = { ...batchOf(['robot-a', 'no_stream', series(1, 2)]), counts: Int32Array.of(3) };
+        await expect(log.appendMany(ragged)).rejects.toThrow(RangeError);
+        const hollow = { ...batchOf(['robot-a', 'no_stream', series(1, 2)]), counts: Int32Array.of(0), events: new Float64Array(0) };
+        await expect(log.appendMany(hollow)).rejects.toThrow(RangeError);
+        expect(await log.head('robot-a')).toBeNull();
+      });
+    });
+
     describe('readStream ranges', () => {
       // Three chunks: revisions 0..3, 4..5, 6..10.
       const chunkA = series(1, 4);
@@ -463,6 +520,22 @@ export function eventLogContract(name: string, factory: EventLogFactory): void {
           },
         };
       }
+
+      it('delivers what appendMany stored, and nothing it refused', async () => {
+        await log.append('robot-a', series(1, 1), 'no_stream');
+        const follower = follow(await log.lastPosition());
+        await follower.caughtUp;
+        const streams = ['robot-a', 'robot-b'];
+        const result = await log.appendMany({
+          streams,
+          expected: Float64Array.of(expectedCode('no_stream'), expectedCode('no_stream')),
+          counts: Int32Array.of(1, 2),
+          events: joined(series(2, 1), series(3, 2)),
+        });
+        expect([...result.firstRevisions]).toEqual([APPEND_CONFLICT, 0]);
+        await follower.reached(await log.lastPosition());
+        expect(flatten(follower.seen)).toEqual(flatten([{ stream: 'robot-b', firstRevision: 0n, events: series(3, 2) }]));
+      });
 
       it('catches up on existing chunks, signals caught-up, then delivers later appends live', async () => {
         const a = await log.append('robot-a', series(1, 2), 'no_stream');

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AppendMetrics, UNKNOWN_CODE } from '../../src/metrics/append-metrics.js';
 import { MeteredEventLog } from '../../src/metrics/metered-event-log.js';
-import { LOG_START, type LogPosition, type RecordedChunk } from '../../src/store/event-log.js';
+import { APPEND_CONFLICT, APPEND_FAILED, EXPECT_NO_STREAM, LOG_START, type LogPosition, type RecordedChunk } from '../../src/store/event-log.js';
 import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -73,6 +73,29 @@ it('observes events per committed append and its duration; refusals counted by c
   expect(log.available).toBe(false);
   await expect(log.append('alpha', events(6), 4n)).rejects.toMatchObject({ code: 'TELEMETRY_STORE_UNAVAILABLE' });
   expect(await read('telemetry_log_append_failures_total', { code: 'TELEMETRY_STORE_UNAVAILABLE' })).toBe(1);
+  expect(await read('telemetry_log_append_batch_events_count')).toBe(3);
+});
+
+it('observes each append of an appendMany as the single appends are: committed, refused and failed', async () => {
+  await log.append('alpha', events(1), 'no_stream');
+  const batch = {
+    streams: ['alpha', 'beta', 'alpha'],
+    expected: Float64Array.of(0, EXPECT_NO_STREAM, EXPECT_NO_STREAM),
+    counts: Int32Array.of(2, 3, 1),
+    events: events(2, 3, 4, 5, 6, 7),
+  };
+  const result = await log.appendMany(batch);
+  expect([...result.firstRevisions]).toEqual([1, 0, APPEND_CONFLICT]);
+  expect(await read('telemetry_log_append_batch_events_count')).toBe(3);
+  expect(await read('telemetry_log_append_batch_events_sum')).toBe(6);
+  expect(await read('telemetry_log_append_duration_seconds_count')).toBe(3);
+  expect(await read('telemetry_log_append_failures_total', { code: 'TELEMETRY_REVISION_CONFLICT' })).toBe(1);
+  expect(await read('telemetry_log_commit_appends_sum')).toBe(4); // 1, then the batch's 3 in one commit
+
+  await inner.close();
+  const failed = await log.appendMany(batch);
+  expect([...failed.firstRevisions]).toEqual([APPEND_FAILED, APPEND_FAILED, APPEND_FAILED]);
+  expect(await read('telemetry_log_append_failures_total', { code: 'TELEMETRY_STORE_UNAVAILABLE' })).toBe(3);
   expect(await read('telemetry_log_append_batch_events_count')).toBe(3);
 });
 

@@ -8,7 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXPECT_NO_STREAM, type AppendBatch } from '../../src/store/sqlite/log-writer.js';
+import { hasCode } from '../../src/domain/errors.js';
+import { APPEND_CONFLICT, APPEND_FAILED, EXPECT_NO_STREAM } from '../../src/store/event-log.js';
+import type { WriterBatch } from '../../src/store/sqlite/log-writer.js';
 import { openLogDatabase } from '../../src/store/sqlite/schema.js';
 import { WriterThread } from '../../src/store/sqlite/writer-thread.js';
 import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
@@ -28,7 +30,7 @@ function tempDir(): string {
 }
 
 /** One new stream per name, `count` events each, (x, y, t) = (i, i, i). */
-function batchOf(names: string[], count: number): AppendBatch {
+function batchOf(names: string[], count: number): WriterBatch {
   const events = new Float64Array(names.length * count * 3);
   for (let i = 0; i < events.length; i++) events[i] = Math.floor(i / 3);
   return {
@@ -63,6 +65,35 @@ describe('WriterThread', () => {
     cleanups.push(() => writer.close());
     await expect(writer.commit(batchOf(['a'], 1))).rejects.toThrow(/ENOTDIR|not a directory/);
     await expect(writer.commit(batchOf(['a'], 1))).rejects.toThrow(/ENOTDIR|not a directory/);
+  });
+
+  it('packs single appends and appendMany batches made in one turn into one group commit, answering each', async () => {
+    const log = new SqliteEventLog({ dataDir: tempDir(), pollIntervalMs: 0 });
+    cleanups.push(() => log.close());
+    const commits: number[] = [];
+    log.observeCommits((appends) => commits.push(appends));
+    const single = log.append('a', new Float64Array([1, 1, 1]), 'no_stream');
+    const many = log.appendMany({
+      streams: ['b', 'a', 'c'],
+      expected: Float64Array.of(EXPECT_NO_STREAM, EXPECT_NO_STREAM, EXPECT_NO_STREAM),
+      counts: Int32Array.of(2, 1, 1),
+      events: Float64Array.of(2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5),
+    });
+    expect((await single).nextExpectedRevision).toBe(0n);
+    // 'a' was created by the single append committed just before it in the same transaction.
+    expect([...(await many).firstRevisions]).toEqual([0, APPEND_CONFLICT, 0]);
+    expect(commits).toEqual([4]);
+    expect((await log.head('b'))?.revision).toBe(1n);
+  });
+
+  it('answers appendMany on a closed log with every append failed, the reason kept', async () => {
+    const log = new SqliteEventLog({ dataDir: tempDir(), pollIntervalMs: 0 });
+    await log.close();
+    const result = await log.appendMany({ streams: ['a', 'b'], expected: Float64Array.of(EXPECT_NO_STREAM, 0), counts: Int32Array.of(1, 1), events: new Float64Array(6) });
+    expect([...result.firstRevisions]).toEqual([APPEND_FAILED, APPEND_FAILED]);
+    expect(result.failures.size).toBe(2);
+    expect(hasCode(result.failures.get(1), 'STORE_UNAVAILABLE')).toBe(true);
+    expect(result.failures.get(0)?.message).toMatch(/closed/);
   });
 
   it('answers every append made before close() and then ends the thread', async () => {

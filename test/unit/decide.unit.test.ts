@@ -3,17 +3,26 @@
 
 import { describe, expect, it } from 'vitest';
 import { decide, findTimestamp, Verdict } from '../../src/actors/decide.js';
+import { EVENT_STRIDE } from '../../src/domain/location.js';
 import type { StreamHead } from '../../src/store/event-log.js';
 import { mulberry32, randomInt } from '../../bench/lib/random.js';
 
 type Event = readonly [x: number, y: number, t: number];
 
+const EMPTY_STREAM = { x: 0, y: 0, timestamp: -1 };
+/** Filler around the inputs and outputs: decide must read and write only its own range. */
+const PAD = 3;
+const FILL = 7777;
+
 function run(head: StreamHead | null, events: readonly Event[]): { verdicts: number[]; accepted: number[] } {
-  const xs = events.map((e) => e[0]);
-  const ys = events.map((e) => e[1]);
-  const ts = events.map((e) => e[2]);
-  const { verdicts, accepted } = decide(head, xs, ys, ts, events.length);
-  return { verdicts: [...verdicts], accepted: [...accepted] };
+  const mail = new Float64Array((events.length + 2 * PAD) * EVENT_STRIDE).fill(FILL);
+  mail.set(events.flat(), PAD * EVENT_STRIDE);
+  const verdicts = new Uint8Array(events.length + 2 * PAD).fill(99);
+  const accepted = new Float64Array((events.length + 2 * PAD) * EVENT_STRIDE).fill(FILL);
+  const n = decide(head ?? EMPTY_STREAM, mail, PAD, events.length, verdicts, PAD, accepted, PAD);
+  expect([...verdicts.subarray(0, PAD), ...verdicts.subarray(PAD + events.length)]).toEqual(new Array(2 * PAD).fill(99));
+  expect([...accepted.subarray(0, PAD * EVENT_STRIDE), ...accepted.subarray((PAD + n) * EVENT_STRIDE)].every((v) => v === FILL)).toBe(true);
+  return { verdicts: [...verdicts.subarray(PAD, PAD + events.length)], accepted: [...accepted.subarray(PAD * EVENT_STRIDE, (PAD + n) * EVENT_STRIDE)] };
 }
 
 const HEAD: StreamHead = { revision: 9n, x: 1, y: 2, timestamp: 100 };
@@ -52,10 +61,13 @@ describe('decide on an empty stream', () => {
     expect(run(HEAD, [])).toEqual({ verdicts: [], accepted: [] });
   });
 
-  it('only reads the first `count` entries of the input arrays', () => {
-    const { verdicts, accepted } = decide(null, [1, 2, 3], [1, 2, 3], [10, 20, 30], 2);
+  it('reads only `count` events from `from`', () => {
+    const mail = Float64Array.of(1, 1, 10, 2, 2, 20, 3, 3, 30, 4, 4, 5);
+    const verdicts = new Uint8Array(2);
+    const accepted = new Float64Array(6);
+    expect(decide(EMPTY_STREAM, mail, 1, 2, verdicts, 0, accepted, 0)).toBe(2);
     expect([...verdicts]).toEqual([Accept, Accept]);
-    expect([...accepted]).toEqual([1, 1, 10, 2, 2, 20]);
+    expect([...accepted]).toEqual([2, 2, 20, 3, 3, 30]);
   });
 });
 
@@ -159,6 +171,12 @@ describe('findTimestamp', () => {
   it('searches only the first `count` events', () => {
     expect(findTimestamp(block, 2, 30)).toBe(-1);
     expect(findTimestamp(block, 0, 10)).toBe(-1);
+  });
+
+  it('searches `count` events from `first`, answering absolute indexes', () => {
+    expect(findTimestamp(block, 2, 30, 1)).toBe(2);
+    expect(findTimestamp(block, 2, 10, 1)).toBe(-1);
+    expect(findTimestamp(block, 2, 40, 1)).toBe(-1);
   });
 });
 

@@ -25,9 +25,12 @@ import {
 import { createError } from '../../domain/errors.js';
 import { EVENT_STRIDE } from '../../domain/location.js';
 import {
+  appendEach,
   LOG_START,
   revisionConflict,
+  type AppendBatch,
   type AppendResult,
+  type BatchResult,
   type EventLog,
   type ExpectedRevision,
   type LogPosition,
@@ -110,6 +113,11 @@ export class EsdbEventLog implements EventLog {
       }
       throw this.unavailable(error);
     }
+  }
+
+  /** One request per stream, all at once: EventStoreDB has no transaction across streams. */
+  appendMany(batch: AppendBatch): Promise<BatchResult> {
+    return appendEach(this, batch);
   }
 
   async readStream(stream: string, from: bigint, maxCount: number): Promise<RecordedChunk | null> {

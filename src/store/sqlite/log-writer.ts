@@ -12,6 +12,7 @@
 
 import type Database from 'better-sqlite3';
 import { EVENT_STRIDE } from '../../domain/location.js';
+import { EXPECT_ANY, EXPECT_NO_STREAM } from '../event-log.js';
 import { toBlob } from './blob.js';
 
 /**
@@ -26,16 +27,12 @@ export const MAX_ROW_EVENTS = 1024;
  */
 export const INDEX_EVERY_ROWS = 64;
 
-/** `expected` codes in a batch: a revision (≥ 0) or one of these. */
-export const EXPECT_NO_STREAM = -1;
-export const EXPECT_ANY = -2;
-
 /**
  * A batch of appends packed into transferable arrays: no object per append crosses the thread.
- * Append i writes `counts[i]` events (the next ones in `events`) to stream `ids[i]`, or, where
+ * `expected` holds the port's codes (EXPECT_NO_STREAM, EXPECT_ANY or a revision). Append i writes `counts[i]` events (the next ones in `events`) to stream `ids[i]`, or, where
  * `ids[i]` is 0, to the stream named by the next entry of `names` (created if need be).
  */
-export interface AppendBatch {
+export interface WriterBatch {
   readonly ids: Int32Array<ArrayBuffer>;
   readonly names: string[];
   readonly expected: Float64Array<ArrayBuffer>;
@@ -44,7 +41,7 @@ export interface AppendBatch {
 }
 
 /** What a committed batch did, append by append. */
-export interface BatchOutcome {
+export interface WriterOutcome {
   /** Revision of each append's first event; -1 where the append was refused (a conflict). */
   readonly firstRevisions: Float64Array<ArrayBuffer>;
   /** For a refused append, the stream's next revision (0: no stream); unused otherwise. */
@@ -63,7 +60,7 @@ export class LogWriter {
   private readonly unindexedRows = new Map<number, number>();
   /** Streams whose unindexed rows reached `indexEveryRows`, in the order they did. */
   private readonly due = new Set<number>();
-  private readonly commitTransaction: (batch: AppendBatch) => BatchOutcome;
+  private readonly commitTransaction: (batch: WriterBatch) => WriterOutcome;
   private readonly indexAllTransaction: () => void;
 
   constructor(
@@ -101,7 +98,7 @@ export class LogWriter {
   }
 
   /** Commits the batch in one transaction; throws (nothing committed) when the store cannot. */
-  commit(batch: AppendBatch): BatchOutcome {
+  commit(batch: WriterBatch): WriterOutcome {
     const started = performance.now();
     const outcome = this.commitTransaction(batch);
     return { ...outcome, seconds: (performance.now() - started) / 1000 };
@@ -115,7 +112,7 @@ export class LogWriter {
     this.indexAllTransaction();
   }
 
-  private commitInTransaction(batch: AppendBatch): BatchOutcome {
+  private commitInTransaction(batch: WriterBatch): WriterOutcome {
     const n = batch.counts.length;
     const firstRevisions = new Float64Array(n);
     const conflictNext = new Float64Array(n);

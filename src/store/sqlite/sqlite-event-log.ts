@@ -1,7 +1,7 @@
 // The embedded event log: EventLog on better-sqlite3, with group commit on a writer thread.
 //
-// Appends made while a commit is in flight (or during one turn of the event loop) are packed into
-// one batch, committed by the writer thread (log-writer.ts) in one IMMEDIATE transaction and one
+// Appends made while a commit is in flight (or during one turn of the event loop) — single appends
+// and appendMany batches alike — are packed into one batch, committed by the writer thread (log-writer.ts) in one IMMEDIATE transaction and one
 // fsync, each append's expected revision checked inside it: a mismatch fails only that append, with
 // our conflict error, and the others commit. The event loop meanwhile parses, decides and answers;
 // it keeps a connection of its own for reads (WAL lets them run beside the writer).
@@ -14,9 +14,14 @@ import type Database from 'better-sqlite3';
 import { createError } from '../../domain/errors.js';
 import { EVENT_STRIDE } from '../../domain/location.js';
 import {
+  APPEND_FAILED,
+  checkBatch,
+  expectedCode,
   LOG_START,
   revisionConflict,
+  type AppendBatch,
   type AppendResult,
+  type BatchResult,
   type CommitListener,
   type EventLog,
   type ExpectedRevision,
@@ -27,7 +32,7 @@ import {
   type SubscriptionHandler,
 } from '../event-log.js';
 import { fromBlob } from './blob.js';
-import { EXPECT_ANY, EXPECT_NO_STREAM, MAX_ROW_EVENTS, type AppendBatch, type BatchOutcome } from './log-writer.js';
+import { MAX_ROW_EVENTS, type WriterBatch, type WriterOutcome } from './log-writer.js';
 import { openLogDatabase } from './schema.js';
 import { prepareStatements, type ChunkRow, type HeadRow, type Statements, type TailRow } from './statements.js';
 import { SubscriptionHub } from './subscriptions.js';
@@ -45,12 +50,15 @@ export interface SqliteEventLogOptions {
   readonly indexEveryRows?: number;
 }
 
-interface PendingAppend {
-  readonly stream: string;
-  readonly events: Float64Array;
-  readonly expected: ExpectedRevision;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: Error) => void;
+/**
+ * Appends waiting for the writer: one `append` call (one stream) or one `appendMany` call, settled
+ * together once the batch holding them commits or fails. `at` and `row` locate the request's first
+ * append and first row in the writer's outcome.
+ */
+interface Request {
+  readonly batch: AppendBatch;
+  committed(outcome: WriterOutcome, at: number, row: number): void;
+  failed(error: Error): void;
 }
 
 export class SqliteEventLog implements EventLog {
@@ -60,7 +68,7 @@ export class SqliteEventLog implements EventLog {
   private readonly names = new Map<number, string>();
   private readonly hub: SubscriptionHub;
   private readonly writer: WriterThread | undefined;
-  private queue: PendingAppend[] = [];
+  private queue: Request[] = [];
   private flushScheduled = false;
   /** The batch being committed, settled once its outcome is taken in. */
   private inFlight: Promise<void> | undefined;
@@ -88,15 +96,61 @@ export class SqliteEventLog implements EventLog {
   }
 
   append(stream: string, events: Float64Array, expected: ExpectedRevision): Promise<AppendResult> {
-    if (this.closing !== undefined) return Promise.reject(createError('STORE_UNAVAILABLE', 'the log is closed'));
-    if (this.writer === undefined) return Promise.reject(createError('STORE_UNAVAILABLE', 'the log is open read-only'));
+    const refusal = this.refusal();
+    if (refusal !== undefined) return Promise.reject(refusal);
     if (events.length === 0 || events.length % EVENT_STRIDE !== 0) {
       return Promise.reject(new RangeError('append needs at least one whole (x, y, timestamp) event'));
     }
+    const count = events.length / EVENT_STRIDE;
+    const batch: AppendBatch = { streams: [stream], expected: Float64Array.of(expectedCode(expected)), counts: Int32Array.of(count), events };
     return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ stream, events, expected, resolve, reject });
-      this.scheduleFlush();
+      this.enqueue({
+        batch,
+        committed(outcome, at, row) {
+          const first = outcome.firstRevisions[at]!;
+          if (first < 0) {
+            const next = outcome.conflictNext[at]!;
+            reject(revisionConflict(stream, expected, next === 0 ? 'no_stream' : BigInt(next - 1)));
+          } else {
+            const lastRow = row + Math.ceil(count / MAX_ROW_EVENTS) - 1;
+            resolve({ nextExpectedRevision: BigInt(first + count - 1), position: BigInt(outcome.rowPositions[lastRow]!) });
+          }
+        },
+        failed: reject,
+      });
     });
+  }
+
+  appendMany(batch: AppendBatch): Promise<BatchResult> {
+    const refusal = this.refusal();
+    const n = batch.streams.length;
+    if (refusal !== undefined) return Promise.resolve(allFailed(n, refusal));
+    try {
+      checkBatch(batch);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (n === 0) return Promise.resolve({ firstRevisions: new Float64Array(0), failures: new Map() });
+    return new Promise<BatchResult>((resolve) => {
+      this.enqueue({
+        batch,
+        // The writer marks a refused append -1, which is APPEND_CONFLICT.
+        committed: (outcome, at) => resolve({ firstRevisions: outcome.firstRevisions.slice(at, at + n), failures: new Map() }),
+        failed: (error) => resolve(allFailed(n, error)),
+      });
+    });
+  }
+
+  /** Why an append cannot be taken now, if it cannot. */
+  private refusal(): Error | undefined {
+    if (this.closing !== undefined) return createError('STORE_UNAVAILABLE', 'the log is closed');
+    if (this.writer === undefined) return createError('STORE_UNAVAILABLE', 'the log is open read-only');
+    return undefined;
+  }
+
+  private enqueue(request: Request): void {
+    this.queue.push(request);
+    this.scheduleFlush();
   }
 
   /** Flushes at the end of this turn of the event loop, unless a batch is in flight (its end will). */
@@ -112,40 +166,48 @@ export class SqliteEventLog implements EventLog {
   /** Sends everything queued to the writer as one batch; what queues meanwhile goes in the next. */
   private flush(): void {
     if (this.inFlight !== undefined || this.queue.length === 0) return;
-    const batch = this.queue;
+    const requests = this.queue;
     this.queue = [];
-    this.inFlight = this.writer!.commit(this.pack(batch)).then(
-      (outcome) => this.committed(batch, outcome),
-      (error: unknown) => this.failed(batch, error),
+    this.inFlight = this.writer!.commit(this.pack(requests)).then(
+      (outcome) => this.committed(requests, outcome),
+      (error: unknown) => this.failed(requests, error),
     ).catch((defect: unknown) => {
-      // A bug in taking the outcome in: still answer every append (settled ones stay as they are).
-      for (const pending of batch) pending.reject(defect instanceof Error ? defect : new Error(String(defect)));
+      // A bug in taking the outcome in: still answer every request (settled ones stay as they are).
+      const error = defect instanceof Error ? defect : new Error(String(defect));
+      for (const request of requests) request.failed(error);
     }).finally(() => {
       this.inFlight = undefined;
       if (this.queue.length > 0) this.scheduleFlush();
     });
   }
 
-  private pack(batch: PendingAppend[]): AppendBatch {
-    const n = batch.length;
+  /** The requests' columns, concatenated into the writer's transferable arrays, names as known ids. */
+  private pack(requests: Request[]): WriterBatch {
+    let n = 0;
+    let total = 0;
+    for (const { batch } of requests) {
+      n += batch.streams.length;
+      total += batch.events.length;
+    }
     const ids = new Int32Array(n);
     const names: string[] = [];
     const expected = new Float64Array(n);
     const counts = new Int32Array(n);
-    let total = 0;
-    for (const pending of batch) total += pending.events.length;
     const events = new Float64Array(total);
+    let at = 0;
     let offset = 0;
-    for (let i = 0; i < n; i++) {
-      const pending = batch[i]!;
-      const id = this.ids.get(pending.stream);
-      if (id === undefined) names.push(pending.stream);
-      else ids[i] = id;
-      const wanted = pending.expected;
-      expected[i] = wanted === 'no_stream' ? EXPECT_NO_STREAM : wanted === 'any' ? EXPECT_ANY : Number(wanted);
-      counts[i] = pending.events.length / EVENT_STRIDE;
-      events.set(pending.events, offset);
-      offset += pending.events.length;
+    for (const { batch } of requests) {
+      const streams = batch.streams;
+      for (let i = 0; i < streams.length; i++) {
+        const id = this.ids.get(streams[i]!);
+        if (id === undefined) names.push(streams[i]!);
+        else ids[at + i] = id;
+      }
+      expected.set(batch.expected, at);
+      counts.set(batch.counts, at);
+      events.set(batch.events, offset);
+      at += streams.length;
+      offset += batch.events.length;
     }
     return { ids, names, expected, counts, events };
   }
@@ -154,49 +216,52 @@ export class SqliteEventLog implements EventLog {
     this.commitListener = listener;
   }
 
-  private committed(batch: PendingAppend[], outcome: BatchOutcome): void {
+  private committed(requests: Request[], outcome: WriterOutcome): void {
     this.commitFailed = false;
-    this.commitListener?.(batch.length, outcome.seconds);
+    this.commitListener?.(outcome.firstRevisions.length, outcome.seconds);
     for (const [name, id] of outcome.created) this.remember(name, id);
     const chunks: RecordedChunk[] = [];
-    const results: Array<AppendResult | Error> = new Array(batch.length);
+    const firstRows = new Array<number>(requests.length);
+    let at = 0;
     let row = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const { stream, events, expected } = batch[i]!;
-      const count = events.length / EVENT_STRIDE;
-      const rows = Math.ceil(count / MAX_ROW_EVENTS);
-      const first = outcome.firstRevisions[i]!;
-      if (first < 0) {
-        const next = outcome.conflictNext[i]!;
-        results[i] = revisionConflict(stream, expected, next === 0 ? 'no_stream' : BigInt(next - 1));
-      } else {
-        for (let r = 0; r < rows; r++) {
-          const from = r * MAX_ROW_EVENTS;
-          chunks.push({
-            position: BigInt(outcome.rowPositions[row + r]!),
-            stream,
-            firstRevision: BigInt(first + from),
-            events: events.subarray(from * EVENT_STRIDE, Math.min(count, from + MAX_ROW_EVENTS) * EVENT_STRIDE),
-          });
+    for (let r = 0; r < requests.length; r++) {
+      const { streams, counts, events } = requests[r]!.batch;
+      firstRows[r] = row;
+      let offset = 0;
+      for (let i = 0; i < streams.length; i++, at++) {
+        const count = counts[i]!;
+        const rows = Math.ceil(count / MAX_ROW_EVENTS);
+        const first = outcome.firstRevisions[at]!;
+        if (first >= 0) {
+          for (let k = 0; k < rows; k++) {
+            const from = k * MAX_ROW_EVENTS;
+            chunks.push({
+              position: BigInt(outcome.rowPositions[row + k]!),
+              stream: streams[i]!,
+              firstRevision: BigInt(first + from),
+              events: events.subarray((offset + from) * EVENT_STRIDE, (offset + Math.min(count, from + MAX_ROW_EVENTS)) * EVENT_STRIDE),
+            });
+          }
         }
-        results[i] = { nextExpectedRevision: BigInt(first + count - 1), position: BigInt(outcome.rowPositions[row + rows - 1]!) };
+        offset += count;
+        row += rows;
       }
-      row += rows;
     }
     // Readers see a commit before its writers are answered: an acknowledged event is readable.
     this.hub.committed(chunks);
-    for (let i = 0; i < batch.length; i++) {
-      const result = results[i]!;
-      if (result instanceof Error) batch[i]!.reject(result);
-      else batch[i]!.resolve(result);
+    at = 0;
+    for (let r = 0; r < requests.length; r++) {
+      const request = requests[r]!;
+      request.committed(outcome, at, firstRows[r]!);
+      at += request.batch.streams.length;
     }
   }
 
-  private failed(batch: PendingAppend[], error: unknown): void {
+  private failed(requests: Request[], error: unknown): void {
     this.commitFailed = true;
     const failure = createError('STORE_UNAVAILABLE', error instanceof Error ? error.message : String(error));
     failure.cause = error;
-    for (const pending of batch) pending.reject(failure);
+    for (const request of requests) request.failed(failure);
   }
 
   async readStream(stream: string, fromRevision: bigint, maxCount: number): Promise<RecordedChunk | null> {
@@ -381,6 +446,12 @@ export class SqliteEventLog implements EventLog {
     this.ids.set(name, id);
     this.names.set(id, name);
   }
+}
+
+function allFailed(n: number, error: Error): BatchResult {
+  const failures = new Map<number, Error>();
+  for (let i = 0; i < n; i++) failures.set(i, error);
+  return { firstRevisions: new Float64Array(n).fill(APPEND_FAILED), failures };
 }
 
 function concat(parts: Float64Array[], eventTotal: number): Float64Array {

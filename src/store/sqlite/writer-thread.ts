@@ -9,17 +9,17 @@
 
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../runtime/worker-entry.js';
-import type { AppendBatch, BatchOutcome } from './log-writer.js';
+import type { WriterBatch, WriterOutcome } from './log-writer.js';
 
 export interface WriterStart {
   readonly dataDir: string;
   readonly indexEveryRows: number | undefined;
 }
 
-export type WriterRequest = { readonly kind: 'commit'; readonly batch: AppendBatch } | { readonly kind: 'close' };
+export type WriterRequest = { readonly kind: 'commit'; readonly batch: WriterBatch } | { readonly kind: 'close' };
 
 export type WriterReply =
-  | { readonly kind: 'committed'; readonly outcome: BatchOutcome }
+  | { readonly kind: 'committed'; readonly outcome: WriterOutcome }
   | { readonly kind: 'failed'; readonly message: string }
   | { readonly kind: 'closed' };
 
@@ -37,7 +37,7 @@ export class WriterThread {
   constructor(private readonly start: WriterStart) {}
 
   /** Commits one batch after those sent before it; rejects when the thread fails or dies. */
-  async commit(batch: AppendBatch): Promise<BatchOutcome> {
+  async commit(batch: WriterBatch): Promise<WriterOutcome> {
     const reply = await this.request({ kind: 'commit', batch }, [batch.ids.buffer, batch.expected.buffer, batch.counts.buffer, batch.events.buffer]);
     if (reply.kind === 'committed') return reply.outcome;
     throw new Error(reply.kind === 'failed' ? reply.message : `unexpected writer reply ${reply.kind}`);
