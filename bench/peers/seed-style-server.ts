@@ -13,7 +13,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DUP, errorReply, OK, STALE } from '../../src/domain/outcome.js';
-import { forEachLine, newParsedEvent, parseEventLine } from '../../src/domain/wire-format.js';
+import { EventReader } from '../../src/domain/robot-names.js';
+import { forEachLineAt } from '../../src/domain/wire-format.js';
 import { requireDataDir, runPeer } from './peer-process.js';
 import { peerLogger } from './service-settings.js';
 import { serveFramesWithUws } from './uws-frames.js';
@@ -57,14 +58,14 @@ function openStore(dataDir: string) {
 
 runPeer('seed-style', async (options) => {
   const store = openStore(requireDataDir('seed-style', options));
-  const scratch = newParsedEvent();
+  const reader = new EventReader();
+  const { fields } = reader;
   const statuses: string[] = [];
-  const storeLine = (line: string, slot: number): void => {
-    const reason = parseEventLine(line, scratch);
-    statuses[slot] = reason === null ? store.store(scratch.robot, scratch.x, scratch.y, scratch.timestamp) : errorReply(reason);
-  };
   const answer = (text: string): string => {
-    statuses.length = forEachLine(text, storeLine);
+    statuses.length = forEachLineAt(text, (start, end, slot) => {
+      const reason = reader.read(text, start, end);
+      statuses[slot] = reason === null ? store.store(reader.robot, fields.x, fields.y, fields.timestamp) : errorReply(reason);
+    });
     return statuses.join('\n');
   };
   try {

@@ -18,10 +18,6 @@ export function newParsedEvent(): ParsedEvent {
   return { x: 0, y: 0, timestamp: 0, robot: '' };
 }
 
-// Decimal number: optional '-', digits, optional fraction, optional exponent. No '+', no hex,
-// no 'NaN'/'Infinity', no surrounding spaces: what every robot's printf or JSON encoder emits.
-const DECIMAL = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
-const DIGITS = /^[0-9]{1,16}$/;
 // C0 controls, DEL and C1 controls.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const EDGE_WHITESPACE = /^\s|\s$/u;
@@ -39,12 +35,6 @@ export const REASON = {
   // URL clients resolve these path segments away (even percent-encoded), so REST could never name them.
   nameDots: 'robot_name must not be "." or ".."',
 } as const;
-
-function parseDecimal(text: string): number {
-  if (!DECIMAL.test(text)) return NaN;
-  const value = Number(text);
-  return Number.isFinite(value) ? value : NaN;
-}
 
 /** Checks a robot name; returns the reason it is invalid, or null. Used by REST paths too. */
 export function robotNameError(name: string): string | null {
@@ -66,59 +56,158 @@ function codePointLength(text: string): number {
   return n;
 }
 
+/** One line's fields, the robot name as where it lies in the text (checked by the caller). */
+export interface ParsedFields {
+  x: number;
+  y: number;
+  timestamp: number;
+  nameStart: number;
+  nameEnd: number;
+}
+
+export function newParsedFields(): ParsedFields {
+  return { x: 0, y: 0, timestamp: 0, nameStart: 0, nameEnd: 0 };
+}
+
 /**
- * Parses one line (without its '\n'; a trailing '\r' is tolerated) into `out`.
- * Returns null on success, else the reason the line is rejected.
+ * Parses the line `text[start, end)` (without its '\n'; a trailing '\r' is tolerated) into `out`,
+ * reading the numbers straight from the text: no string per field. The robot name is only located,
+ * not checked: see robotNameError. Returns null on success, else the reason the line is rejected.
  */
-export function parseEventLine(line: string, out: ParsedEvent): string | null {
-  let end = line.length;
-  if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
-  if (end === 0) return REASON.empty;
-  const c1 = line.indexOf(',');
+export function parseFields(text: string, start: number, end: number, out: ParsedFields): string | null {
+  if (end > start && text.charCodeAt(end - 1) === 13) end--;
+  if (end === start) return REASON.empty;
+  const c1 = text.indexOf(',', start);
   if (c1 < 0 || c1 >= end) return REASON.fields;
-  const c2 = line.indexOf(',', c1 + 1);
+  const c2 = text.indexOf(',', c1 + 1);
   if (c2 < 0 || c2 >= end) return REASON.fields;
-  const c3 = line.indexOf(',', c2 + 1);
+  const c3 = text.indexOf(',', c2 + 1);
   if (c3 < 0 || c3 >= end) return REASON.fields;
-
-  const x = parseDecimal(line.slice(0, c1));
+  const x = decimalAt(text, start, c1);
   if (Number.isNaN(x)) return REASON.x;
-  const y = parseDecimal(line.slice(c1 + 1, c2));
+  const y = decimalAt(text, c1 + 1, c2);
   if (Number.isNaN(y)) return REASON.y;
-
-  const tsText = line.slice(c2 + 1, c3);
-  if (!DIGITS.test(tsText)) return REASON.timestamp;
-  const timestamp = Number(tsText);
-  if (timestamp > MAX_TIMESTAMP) return REASON.timestamp;
-
-  const robot = end === line.length ? line.slice(c3 + 1) : line.slice(c3 + 1, end);
-  const nameError = robotNameError(robot);
-  if (nameError !== null) return nameError;
-
+  const timestamp = timestampAt(text, c2 + 1, c3);
+  if (Number.isNaN(timestamp)) return REASON.timestamp;
   out.x = x;
   out.y = y;
   out.timestamp = timestamp;
+  out.nameStart = c3 + 1;
+  out.nameEnd = end;
+  return null;
+}
+
+/** Exact powers of ten: every one up to 10^22 is a float64 without rounding. */
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+/** Most digits whose value is always below 2^53, so it accumulates without rounding. */
+const EXACT_DIGITS = 15;
+
+/**
+ * The decimal number `text[from, to)`: optional '-', digits, optional fraction, optional exponent.
+ * No '+', no hex, no 'NaN'/'Infinity', no spaces: what every robot's printf or JSON encoder emits.
+ * NaN when it is not one, or is not finite. Up to 15 digits without an exponent, the value is the
+ * digits as an integer divided by a power of ten — both exact, so the one division rounds correctly
+ * and the result is the same float64 as Number() gives; anything else goes to Number() itself.
+ */
+function decimalAt(text: string, from: number, to: number): number {
+  let i = from;
+  const negative = i < to && text.charCodeAt(i) === 45; // '-'
+  if (negative) i++;
+  const digitsFrom = i;
+  let mantissa = 0;
+  for (; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    mantissa = mantissa * 10 + d;
+  }
+  if (i === digitsFrom) return NaN;
+  let scale = 0;
+  if (i < to && text.charCodeAt(i) === 46) {
+    // '.'
+    const fractionFrom = ++i;
+    for (; i < to; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      mantissa = mantissa * 10 + d;
+    }
+    if (i === fractionFrom) return NaN;
+    scale = i - fractionFrom;
+  }
+  const digits = i - digitsFrom - (scale > 0 ? 1 : 0);
+  if (i < to) {
+    const e = text.charCodeAt(i);
+    if (e !== 101 && e !== 69) return NaN; // 'e', 'E'
+    i++;
+    if (i < to && (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45)) i++; // '+', '-'
+    const exponentFrom = i;
+    while (i < to && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    if (i === exponentFrom || i < to) return NaN;
+    return finiteOrNaN(Number(text.slice(from, to)));
+  }
+  if (digits > EXACT_DIGITS) return finiteOrNaN(Number(text.slice(from, to)));
+  const value = scale === 0 ? mantissa : mantissa / POWERS_OF_TEN[scale]!;
+  return negative ? -value : value;
+}
+
+function finiteOrNaN(value: number): number {
+  return Number.isFinite(value) ? value : NaN;
+}
+
+/** The timestamp `text[from, to)`: 1 to 16 digits, at most MAX_TIMESTAMP; NaN otherwise. */
+function timestampAt(text: string, from: number, to: number): number {
+  if (to === from || to - from > 16) return NaN;
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    // Exact below 2^53; past it, rounding keeps the sum at or above 2^53, which the check refuses.
+    value = value * 10 + d;
+  }
+  return value > MAX_TIMESTAMP ? NaN : value;
+}
+
+const lineFields = newParsedFields();
+
+/**
+ * Parses one line (without its '\n'; a trailing '\r' is tolerated) into `out`, name checked.
+ * Returns null on success, else the reason the line is rejected.
+ */
+export function parseEventLine(line: string, out: ParsedEvent): string | null {
+  const reason = parseFields(line, 0, line.length, lineFields);
+  if (reason !== null) return reason;
+  const robot = line.slice(lineFields.nameStart, lineFields.nameEnd);
+  const nameError = robotNameError(robot);
+  if (nameError !== null) return nameError;
+  out.x = lineFields.x;
+  out.y = lineFields.y;
+  out.timestamp = lineFields.timestamp;
   out.robot = robot;
   return null;
 }
 
 /**
- * Calls `visit(line)` for each line of a frame. A single trailing '\n' ends the last line rather
- * than starting an empty one, so both `a` and `a\n` are one event; any other empty line is an event
- * of its own (and is rejected as empty). Returns the number of lines.
+ * Calls `visit(start, end, index)` for each line of a frame, `frame[start, end)` without its '\n'.
+ * A single trailing '\n' ends the last line rather than starting an empty one, so both `a` and
+ * `a\n` are one event; any other empty line is an event of its own (and is rejected as empty).
+ * Returns the number of lines.
  */
-export function forEachLine(frame: string, visit: (line: string, index: number) => void): number {
+export function forEachLineAt(frame: string, visit: (start: number, end: number, index: number) => void): number {
   const length = frame.length;
   let start = 0;
   let index = 0;
   for (;;) {
     const nl = frame.indexOf('\n', start);
     if (nl < 0) {
-      if (start < length || index === 0) visit(frame.slice(start), index++);
+      if (start < length || index === 0) visit(start, length, index++);
       return index;
     }
-    visit(frame.slice(start, nl), index++);
+    visit(start, nl, index++);
     start = nl + 1;
     if (start === length) return index;
   }
+}
+
+/** forEachLine with each line as a string: for tools and tests; the ingest reads lines in place. */
+export function forEachLine(frame: string, visit: (line: string, index: number) => void): number {
+  return forEachLineAt(frame, (start, end, index) => visit(frame.slice(start, end), index));
 }

@@ -6,14 +6,15 @@
 import type { Router } from '../actors/router.js';
 import { allowsRobot, type WriteAccess } from '../auth/scope.js';
 import { ERR_BUSY, ERR_FORBIDDEN_ROBOT, ERR_RATE_LIMITED, ERR_SHUTTING_DOWN, errorReply } from '../domain/outcome.js';
-import { forEachLine, newParsedEvent, parseEventLine } from '../domain/wire-format.js';
+import { EventReader } from '../domain/robot-names.js';
+import { forEachLineAt } from '../domain/wire-format.js';
 import { FrameDecoder, FrameRejection } from './frame-decoder.js';
 import type { ConnectionReplies } from './frame-reply.js';
 import type { TokenBucket } from '../domain/token-bucket.js';
 
 export class FrameHandler {
   private readonly decoder: FrameDecoder;
-  private readonly scratch = newParsedEvent();
+  private readonly reader = new EventReader();
   /** `ERR <reason>` per reason: the reasons are a fixed set, so a bad line allocates no string. */
   private readonly errorReplies = new Map<string, string>();
   /** Once set, frames are still answered, every line with `ERR shutting down`. */
@@ -48,29 +49,31 @@ export class FrameHandler {
       return;
     }
     if (this.draining) {
-      forEachLine(text, (_line, slot) => (frame.statuses[slot] = ERR_SHUTTING_DOWN));
+      forEachLineAt(text, (_start, _end, slot) => (frame.statuses[slot] = ERR_SHUTTING_DOWN));
       frame.seal();
       return;
     }
-    const { scratch, router } = this;
+    const { reader, router } = this;
+    const { fields } = reader;
     if (rate !== null) rate.refill(performance.now());
-    forEachLine(text, (line, slot) => {
+    forEachLineAt(text, (start, end, slot) => {
       if (rate !== null && !rate.take()) {
         frame.statuses[slot] = ERR_RATE_LIMITED;
         return;
       }
-      const reason = parseEventLine(line, scratch);
+      const reason = reader.read(text, start, end);
       if (reason !== null) {
         frame.statuses[slot] = this.errorReplyFor(reason);
         return;
       }
-      if (access !== null && !allowsRobot(access, scratch.robot)) {
+      const robot = reader.robot;
+      if (access !== null && !allowsRobot(access, robot)) {
         frame.statuses[slot] = ERR_FORBIDDEN_ROBOT;
         return;
       }
       frame.expect();
       // A full mailbox settles the slot here: not queued, so the frame does not wait on it.
-      if (!router.route(scratch.robot, scratch.x, scratch.y, scratch.timestamp, frame, slot)) frame.settle(slot, ERR_BUSY);
+      if (!router.route(robot, fields.x, fields.y, fields.timestamp, frame, slot)) frame.settle(slot, ERR_BUSY);
     });
     frame.seal();
   }

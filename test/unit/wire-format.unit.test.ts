@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { MAX_ROBOT_NAME_LENGTH, MAX_TIMESTAMP } from '../../src/domain/location.js';
-import { forEachLine, newParsedEvent, parseEventLine, REASON, robotNameError } from '../../src/domain/wire-format.js';
+import { forEachLine, newParsedEvent, newParsedFields, parseEventLine, parseFields, REASON, robotNameError } from '../../src/domain/wire-format.js';
 import { mulberry32, randomInt } from '../../bench/lib/random.js';
 
 function parse(line: string): { reason: string | null; x: number; y: number; timestamp: number; robot: string } {
@@ -242,6 +242,64 @@ describe('format → parse round trip (seeded)', () => {
       expect(out.y, line).toBe(y);
       expect(out.timestamp, line).toBe(t);
       expect(out.robot, line).toBe(name);
+    }
+  });
+});
+
+describe('parseFields against the regular-expression rule it replaced (seeded)', () => {
+  // The reading of numbers as first written: a regular expression, then Number().
+  const DECIMAL = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+  const DIGITS = /^[0-9]{1,16}$/;
+  function reference(line: string): { reason: string | null; x?: number; y?: number; timestamp?: number; name?: string } {
+    const end = line.endsWith('\r') ? line.length - 1 : line.length;
+    if (end === 0) return { reason: REASON.empty };
+    const fields = line.slice(0, end).split(',');
+    if (fields.length < 4) return { reason: REASON.fields };
+    const decimal = (text: string): number => (DECIMAL.test(text) && Number.isFinite(Number(text)) ? Number(text) : NaN);
+    const x = decimal(fields[0]!);
+    if (Number.isNaN(x)) return { reason: REASON.x };
+    const y = decimal(fields[1]!);
+    if (Number.isNaN(y)) return { reason: REASON.y };
+    if (!DIGITS.test(fields[2]!) || Number(fields[2]) > MAX_TIMESTAMP) return { reason: REASON.timestamp };
+    return { reason: null, x, y, timestamp: Number(fields[2]), name: fields.slice(3).join(',') };
+  }
+
+  const PIECES = ['0', '1', '7', '9', '00', '-', '.', 'e', 'E', '+', '-', '5', '123456789', '9007199254740993', ' ', 'x', '١', '\u00a0'];
+  function randomNumberText(random: () => number): string {
+    switch (randomInt(random, 0, 3)) {
+      case 0: // well formed, any number of digits
+        return `${random() < 0.3 ? '-' : ''}${randomDigits(random)}${random() < 0.6 ? `.${randomDigits(random)}` : ''}${random() < 0.2 ? `e${['', '+', '-'][randomInt(random, 0, 2)]}${randomInt(random, 0, 400)}` : ''}`;
+      case 1: // what a float prints as
+        return String((random() - 0.5) * 10 ** randomInt(random, -30, 30));
+      default: {
+        let text = '';
+        for (let k = randomInt(random, 0, 5); k > 0; k--) text += PIECES[randomInt(random, 0, PIECES.length - 1)];
+        return text;
+      }
+    }
+  }
+  function randomDigits(random: () => number): string {
+    let text = '';
+    for (let k = randomInt(random, 1, 24); k > 0; k--) text += String(randomInt(random, 0, 9));
+    return text;
+  }
+
+  it('reads the same numbers, to the bit, and refuses the same lines for the same reasons on 20,000 lines', () => {
+    const random = mulberry32(0xdec1);
+    const fields = newParsedFields();
+    for (let i = 0; i < 20_000; i++) {
+      const t = random() < 0.8 ? String(randomInt(random, 0, MAX_TIMESTAMP)) : randomNumberText(random);
+      const line = `${randomNumberText(random)},${randomNumberText(random)},${t},robot${random() < 0.1 ? '\r' : ''}`;
+      const padded = `pad\n${line}\nafter`;
+      const reason = parseFields(padded, 4, 4 + line.length, fields);
+      const expected = reference(line);
+      expect(reason, line).toBe(expected.reason);
+      if (reason === null) {
+        expect(Object.is(fields.x, expected.x), `${line}: x ${fields.x} vs ${expected.x}`).toBe(true);
+        expect(Object.is(fields.y, expected.y), `${line}: y ${fields.y} vs ${expected.y}`).toBe(true);
+        expect(fields.timestamp, line).toBe(expected.timestamp);
+        expect(padded.slice(fields.nameStart, fields.nameEnd), line).toBe(expected.name);
+      }
     }
   });
 });
