@@ -14,6 +14,7 @@ import type { WriterBatch } from '../../src/store/sqlite/log-writer.js';
 import { openLogDatabase } from '../../src/store/sqlite/schema.js';
 import { WriterThread } from '../../src/store/sqlite/writer-thread.js';
 import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
+import { eventually } from '../support/eventually.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -56,6 +57,26 @@ describe('WriterThread', () => {
     // 1,500 events are written as two rows (at most 1,024 events each), after the first batch's.
     expect(Array.from(second.rowPositions)).toEqual([3, 4]);
     expect(second.created).toEqual([['c', 3]]);
+  });
+
+  it('indexes due tails between commits, while the log stays open', async () => {
+    const dataDir = tempDir();
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 2 });
+    cleanups.push(() => log.close());
+    for (let t = 0; t < 6; t++) {
+      await log.appendMany({
+        streams: ['a', 'b', 'c'],
+        expected: new Float64Array(3).fill(t === 0 ? EXPECT_NO_STREAM : t - 1),
+        counts: Int32Array.of(1, 1, 1),
+        events: Float64Array.of(t, t, t, t, t, t, t, t, t),
+      });
+    }
+    const db = openLogDatabase(dataDir, { readonly: true });
+    cleanups.push(() => db.close());
+    const tails = db.prepare('SELECT count(*) FROM heads WHERE indexed_rev < next_rev').pluck();
+    await eventually(async () => tails.get() === 0, 5_000, 'every tail of six rows indexed');
+    expect(db.prepare('SELECT count(*) FROM chunk_index').pluck().get()).toBe(18);
+    expect((await log.readStream('b', 0n, 10))?.events).toEqual(Float64Array.of(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5));
   });
 
   it('fails the batch with the reason when the thread cannot open the log, and tries a new thread for the next', async () => {

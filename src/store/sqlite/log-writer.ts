@@ -7,8 +7,10 @@
 // another process on the same data dir — can never interleave; a mismatch fails only that append.
 //
 // A stream's newest rows are found through its chain (see schema.ts); once this writer has written
-// `indexEveryRows` rows to a stream, the commit that follows also moves that stream's tail into
-// the per-stream index, a bounded number of streams per commit.
+// `indexEveryRows` rows to a stream, that stream's tail is due to move into the per-stream index.
+// That happens between commits (`indexDue`, a few streams per transaction, called when the thread
+// has no batch waiting), not inside them: a commit's cost is the appends it carries, and the
+// frames waiting on it do not wait for index upkeep.
 
 import type Database from 'better-sqlite3';
 import { EVENT_STRIDE } from '../../domain/location.js';
@@ -62,6 +64,7 @@ export class LogWriter {
   private readonly due = new Set<number>();
   private readonly commitTransaction: (batch: WriterBatch) => WriterOutcome;
   private readonly indexAllTransaction: () => void;
+  private readonly indexDueTransaction: (maxStreams: number) => void;
 
   constructor(
     private readonly db: Database.Database,
@@ -92,6 +95,13 @@ export class LogWriter {
       streamsWithTails: db.prepare<[], number>('SELECT stream_id FROM heads WHERE indexed_rev < next_rev').pluck(),
     };
     this.commitTransaction = db.transaction(this.commitInTransaction.bind(this)).immediate;
+    this.indexDueTransaction = db.transaction((maxStreams: number) => {
+      let budget = maxStreams;
+      for (const id of this.due) {
+        if (budget-- === 0) break;
+        this.indexTail(id);
+      }
+    }).immediate;
     this.indexAllTransaction = db.transaction(() => {
       for (const id of this.sql.streamsWithTails.all()) this.indexTail(id);
     }).immediate;
@@ -102,6 +112,28 @@ export class LogWriter {
     const started = performance.now();
     const outcome = this.commitTransaction(batch);
     return { ...outcome, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** True while some stream's tail is due for the index. */
+  get indexing(): boolean {
+    return this.due.size > 0;
+  }
+
+  /**
+   * Indexes the tails of up to `maxStreams` due streams, oldest due first, in one transaction of
+   * their own. The index can always be rebuilt from the rows (indexAllTails), so this transaction
+   * is not fsynced on its own: the next commit's fsync carries it, and a crash before that only
+   * leaves a longer tail. Returns whether streams remain due.
+   */
+  indexDue(maxStreams: number): boolean {
+    if (this.due.size === 0) return false;
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.indexDueTransaction(maxStreams);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+    return this.due.size > 0;
   }
 
   /**
@@ -123,7 +155,6 @@ export class LogWriter {
     let nextName = 0;
     let eventOffset = 0;
     let row = 0;
-    let rowsWritten = 0;
     for (let i = 0; i < n; i++) {
       const count = batch.counts[i]!;
       const named = batch.ids[i] === 0 ? batch.names[nextName++]! : undefined;
@@ -150,19 +181,11 @@ export class LogWriter {
         rowPositions.fill(-1, row, row + rows);
       } else {
         firstRevisions[i] = first;
-        rowsWritten += rows;
         const unindexed = (this.unindexedRows.get(id!) ?? 0) + rows;
         this.unindexedRows.set(id!, unindexed);
         if (unindexed >= this.indexEveryRows) this.due.add(id!);
       }
       row += rows;
-    }
-    // Streams written at the same pace come due in the same commit: index at most twice the
-    // steady-state share per commit, oldest due first, so that work spreads instead of piling up.
-    let budget = 8 + 2 * Math.ceil(rowsWritten / this.indexEveryRows);
-    for (const id of this.due) {
-      if (budget-- === 0) break;
-      this.indexTail(id);
     }
     return { firstRevisions, conflictNext, rowPositions, created, seconds: 0 };
   }
