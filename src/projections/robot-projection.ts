@@ -31,6 +31,8 @@ export class RobotProjection {
   constructor(
     readonly name: string,
     initialCapacity = 16,
+    /** How much the arrays grow when full (see growthFactor). */
+    private readonly growth = growthFactor(name),
   ) {
     this.ts = new Float64Array(initialCapacity);
     this.cum = new Float64Array(initialCapacity);
@@ -149,7 +151,7 @@ export class RobotProjection {
 
   private reserve(capacity: number): void {
     if (capacity <= this.ts.length) return;
-    const next = Math.max(capacity, Math.ceil(this.ts.length * 1.5), 16);
+    const next = Math.max(capacity, Math.ceil(this.ts.length * this.growth), 16);
     const ts = new Float64Array(next);
     ts.set(this.ts.subarray(0, this.count));
     const cum = new Float64Array(next);
@@ -157,4 +159,22 @@ export class RobotProjection {
     this.ts = ts;
     this.cum = cum;
   }
+}
+
+/**
+ * How much a robot's arrays grow when full: 1.3 to 1.5, by its name. The robots of a fleet report at
+ * one pace; with one factor they would all outgrow their arrays in the same commit and reallocate
+ * together — a thousand robots' copies in one turn of the event loop — where spread factors make
+ * them do it a few at a time (`npx tsx bench/projection-growth.ts`, figures in BENCHMARKS.md).
+ * Capacity stays within 1.5× of the events held.
+ */
+export function growthFactor(name: string): number {
+  return 1.3 + (hashOf(name) % 1024) / 5120;
+}
+
+/** FNV-1a over the name's UTF-16 code units, as an unsigned 32-bit integer. */
+function hashOf(name: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { runIngestBench } from '../../bench/ingest.js';
+import { measureGrowth } from '../../bench/projection-growth.js';
 import { runProjectionBench } from '../../bench/projections.js';
 import { runReadBench } from '../../bench/reads.js';
 
@@ -27,6 +28,15 @@ it('runs the projection benchmark: rebuilds, restart, memory, queries', async ()
   expect(result.restart.ready_ms).toBeGreaterThan(0);
   expect(result.memory.bytes_per_event).toBe(16);
   expect(result.query.odometer_ns_large).toBeGreaterThan(0);
+});
+
+it('runs the projection growth benchmark with one factor and with spread factors', () => {
+  for (const factor of [1.5, undefined]) {
+    const result = measureGrowth(20, 2, 50, factor);
+    expect(result.round_max_ms).toBeGreaterThanOrEqual(result.round_p99_ms);
+    expect(result.round_p99_ms).toBeGreaterThanOrEqual(result.round_p50_ms);
+    expect(result.growth).toMatch(factor === undefined ? /by robot name/ : /one factor/);
+  }
 });
 
 it('runs the ingest benchmark against the service and its three peers', async () => {

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { distance, pathLength } from '../../src/domain/distance.js';
-import { RobotProjection } from '../../src/projections/robot-projection.js';
+import { growthFactor, RobotProjection } from '../../src/projections/robot-projection.js';
 import { mulberry32, randomInt } from '../../bench/lib/random.js';
 
 type Event = readonly [x: number, y: number, t: number];
@@ -165,6 +165,41 @@ describe('RobotProjection: apply', () => {
     const p = new RobotProjection('r', 0);
     p.apply(0, pack(THERE_AND_BACK));
     expect(p.odometer(0, 2)).toBe(2);
+  });
+});
+
+describe('RobotProjection: growth', () => {
+  it('spreads growth factors over a fleet, each between 1.3 and 1.5', () => {
+    const factors = Array.from({ length: 1000 }, (_, r) => growthFactor(`robot-${r}`));
+    for (const factor of factors) {
+      expect(factor).toBeGreaterThanOrEqual(1.3);
+      expect(factor).toBeLessThan(1.5);
+    }
+    expect(new Set(factors).size).toBeGreaterThan(500);
+    expect(growthFactor('robot-7')).toBe(growthFactor(['robot', '7'].join('-'))); // by name, not by chance
+  });
+
+  it('lets robots at one pace outgrow their arrays in different rounds once past their first growth, holding at most 1.5× their events', () => {
+    const robots = Array.from({ length: 100 }, (_, r) => new RobotProjection(`robot-${r}`));
+    let sharedGrowths = 0;
+    for (let round = 0; round < 500; round++) {
+      const before = robots.map((p) => p.byteSize);
+      for (const p of robots) p.apply(round, pack([[round, 0, round]]));
+      const grown = robots.filter((p, i) => p.byteSize !== before[i]).length;
+      // All start at the same capacity, so the first growth is shared; after it they drift apart.
+      if (round > 60) sharedGrowths = Math.max(sharedGrowths, grown);
+      for (const p of robots) if (p.eventCount > 16) expect(p.byteSize).toBeLessThanOrEqual(1.5 * 16 * p.eventCount + 32);
+    }
+    // With one factor all 100 grow in the same rounds; spread, far fewer do.
+    expect(sharedGrowths).toBeLessThanOrEqual(20);
+    const one = Array.from({ length: 100 }, (_, r) => new RobotProjection(`robot-${r}`, 16, 1.5));
+    let together = 0;
+    for (let round = 0; round < 500; round++) {
+      const before = one.map((p) => p.byteSize);
+      for (const p of one) p.apply(round, pack([[round, 0, round]]));
+      if (round > 60) together = Math.max(together, one.filter((p, i) => p.byteSize !== before[i]).length);
+    }
+    expect(together).toBe(100);
   });
 });
 
