@@ -31,8 +31,9 @@ export const INDEX_EVERY_ROWS = 64;
 
 /**
  * A batch of appends packed into transferable arrays: no object per append crosses the thread.
- * `expected` holds the port's codes (EXPECT_NO_STREAM, EXPECT_ANY or a revision). Append i writes `counts[i]` events (the next ones in `events`) to stream `ids[i]`, or, where
- * `ids[i]` is 0, to the stream named by the next entry of `names` (created if need be).
+ * Append i writes `counts[i]` events (the next ones in `events`) to stream `ids[i]`, or, where
+ * `ids[i]` is 0, to the stream named by the next entry of `names` (created if need be), if the
+ * stream's head is at `expected[i]` (a revision, or the port's EXPECT_NO_STREAM / EXPECT_ANY).
  */
 export interface WriterBatch {
   readonly ids: Int32Array<ArrayBuffer>;
@@ -123,17 +124,16 @@ export class LogWriter {
    * Indexes the tails of up to `maxStreams` due streams, oldest due first, in one transaction of
    * their own. The index can always be rebuilt from the rows (indexAllTails), so this transaction
    * is not fsynced on its own: the next commit's fsync carries it, and a crash before that only
-   * leaves a longer tail. Returns whether streams remain due.
+   * leaves a longer tail.
    */
-  indexDue(maxStreams: number): boolean {
-    if (this.due.size === 0) return false;
+  indexDue(maxStreams: number): void {
+    if (this.due.size === 0) return;
     this.db.pragma('synchronous = NORMAL');
     try {
       this.indexDueTransaction(maxStreams);
     } finally {
       this.db.pragma('synchronous = FULL');
     }
-    return this.due.size > 0;
   }
 
   /**

@@ -132,12 +132,16 @@ export class SqliteEventLog implements EventLog {
     }
     if (n === 0) return Promise.resolve({ firstRevisions: new Float64Array(0), failures: new Map() });
     return new Promise<BatchResult>((resolve) => {
-      this.enqueue({
+      this.queue.push({
         batch,
         // The writer marks a refused append -1, which is APPEND_CONFLICT.
         committed: (outcome, at) => resolve({ firstRevisions: outcome.firstRevisions.slice(at, at + n), failures: new Map() }),
         failed: (error) => resolve(allFailed(n, error)),
       });
+      // The caller gathered this batch already: when the writer is idle it goes now (with any
+      // appends queued before it), not a turn of the event loop later, behind that turn's frames.
+      if (this.inFlight === undefined) this.flush();
+      else this.scheduleFlush();
     });
   }
 
@@ -168,7 +172,16 @@ export class SqliteEventLog implements EventLog {
     if (this.inFlight !== undefined || this.queue.length === 0) return;
     const requests = this.queue;
     this.queue = [];
-    this.inFlight = this.writer!.commit(this.pack(requests)).then(
+    let batch: WriterBatch;
+    try {
+      batch = this.pack(requests);
+    } catch (defect) {
+      // A bug in packing: answer every request rather than lose it.
+      const error = defect instanceof Error ? defect : new Error(String(defect));
+      for (const request of requests) request.failed(error);
+      return;
+    }
+    this.inFlight = this.writer!.commit(batch).then(
       (outcome) => this.committed(requests, outcome),
       (error: unknown) => this.failed(requests, error),
     ).catch((defect: unknown) => {
