@@ -7,7 +7,8 @@
 // round is appended, new events wait in their mailboxes; once it settles, every actor in it learns
 // its new head (or meets its conflict or failure), its events are answered, and the next round
 // starts at the end of that turn of the event loop. A live fleet puts every robot in every round,
-// so per-robot work must cost little: nothing here allocates per robot or per event.
+// so per-robot work must cost little: past a round's few arrays, deciding and answering allocate
+// nothing per robot or per event.
 //
 // An actor whose head is unknown reads it between rounds; one with events older than its head
 // looks them up in the stored history after its append (both rare), and meanwhile sits out.
