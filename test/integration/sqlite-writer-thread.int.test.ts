@@ -73,9 +73,11 @@ describe('WriterThread', () => {
     }
     const db = openLogDatabase(dataDir, { readonly: true });
     cleanups.push(() => db.close());
-    const tails = db.prepare('SELECT count(*) FROM heads WHERE indexed_rev < next_rev').pluck();
-    await eventually(async () => tails.get() === 0, 5_000, 'every tail of six rows indexed');
-    expect(db.prepare('SELECT count(*) FROM chunk_index').pluck().get()).toBe(18);
+    // A stream is due once it has two unindexed rows (one event each here); whether the last row
+    // is indexed depends on where the steps fell between commits, but no tail may stay due.
+    const longestTail = db.prepare<[], number>('SELECT max(next_rev - indexed_rev) FROM heads').pluck();
+    await eventually(async () => longestTail.get()! < 2, 5_000, 'every tail shorter than indexEveryRows');
+    expect(db.prepare<[], number>('SELECT count(*) FROM chunk_index').pluck().get()).toBeGreaterThanOrEqual(15);
     expect((await log.readStream('b', 0n, 10))?.events).toEqual(Float64Array.of(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5));
   });
 
