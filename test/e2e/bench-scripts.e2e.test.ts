@@ -2,14 +2,19 @@
 // `npm run bench`, never for tests.
 
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { runIngestBench } from '../../bench/ingest.js';
 import { measureGrowth } from '../../bench/projection-growth.js';
+import { rankCpuProfile, rankHeapProfile } from '../../bench/profiling/summarize.js';
 import { runProjectionBench } from '../../bench/projections.js';
 import { runReadBench } from '../../bench/reads.js';
 
 const quiet = () => undefined;
+const run = promisify(execFile);
 
 it('runs the REST read benchmark and compares with the ceiling', async () => {
   const result = await runReadBench({ events: 2000, seconds: 0.5, connections: 4, log: quiet });
@@ -28,6 +33,28 @@ it('runs the projection benchmark: rebuilds, restart, memory, queries', async ()
   expect(result.restart.ready_ms).toBeGreaterThan(0);
   expect(result.memory.bytes_per_event).toBe(16);
   expect(result.query.odometer_ns_large).toBeGreaterThan(0);
+});
+
+it('samples the allocations of a process, collected objects included, and ranks them and a CPU profile', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'telemetry-profiling-'));
+  try {
+    const heap = join(dir, 'alloc.heapprofile');
+    // Short-lived objects made on a timer, so the young generation collects them in the window.
+    const script = 'const t = setInterval(() => { let keep = []; for (let i = 0; i < 5000; i++) keep.push({ i }); }, 2); setTimeout(() => clearInterval(t), 700);';
+    await run(process.execPath, ['--import', 'tsx', '--import', './bench/profiling/alloc-sampling.ts', '--cpu-prof', '--cpu-prof-dir', dir, '-e', script], {
+      env: { ...process.env, ALLOC_PROFILE_OUT: heap, ALLOC_PROFILE_MS: '300' },
+    });
+    const allocated = rankHeapProfile(JSON.parse(readFileSync(heap, 'utf8')));
+    // 5,000 objects every 2 ms for 300 ms: far more than anything alive at the end.
+    expect(allocated.total).toBeGreaterThan(1_000_000);
+    expect(allocated.rows[0]!.share).toBeGreaterThan(0);
+    const cpuFile = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'))!;
+    const cpu = rankCpuProfile(JSON.parse(readFileSync(join(dir, cpuFile), 'utf8')));
+    expect(cpu.total).toBeGreaterThan(0);
+    expect(cpu.rows.reduce((sum, row) => sum + row.share, 0)).toBeLessThanOrEqual(1.0001);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('runs the projection growth benchmark with one factor and with spread factors', () => {
