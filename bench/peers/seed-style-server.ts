@@ -64,7 +64,7 @@ runPeer('seed-style', async (options) => {
   const answer = (text: string): string => {
     statuses.length = forEachLineAt(text, (start, end, slot) => {
       const reason = reader.read(text, start, end);
-      statuses[slot] = reason === null ? store.store(reader.robot, fields.x, fields.y, fields.timestamp) : errorReply(reason);
+      statuses[slot] = reason === null ? store.store(reader.robot, fields.event[0]!, fields.event[1]!, fields.event[2]!) : errorReply(reason);
     });
     return statuses.join('\n');
   };

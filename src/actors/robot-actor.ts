@@ -82,17 +82,17 @@ export class RobotActor implements DecisionHead {
   }
 
   /**
-   * Queues one event; false (nothing queued, `sink` untouched) when the mailbox is full, so a robot
+   * Queues one event (`event[0..2]`: x, y, timestamp); false (nothing queued, `sink` untouched) when the mailbox is full, so a robot
    * whose log cannot keep up costs a bounded amount of memory, whatever its senders do.
    */
-  tell(x: number, y: number, timestamp: number, sink: ReplySink, slot: number): boolean {
+  tell(event: Float64Array, sink: ReplySink, slot: number): boolean {
     if (this.waiting >= this.maxMailbox) return false;
     if (this.end === this.slots.length) this.makeRoom();
     const end = this.end++;
     const at = end * EVENT_STRIDE;
-    this.events[at] = x;
-    this.events[at + 1] = y;
-    this.events[at + 2] = timestamp;
+    this.events[at] = event[0]!;
+    this.events[at + 1] = event[1]!;
+    this.events[at + 2] = event[2]!;
     this.sinks[end] = sink;
     this.slots[end] = slot;
     return true;

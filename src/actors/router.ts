@@ -58,15 +58,19 @@ export class Router {
     private readonly logger: Logger,
   ) {}
 
-  /** Hands the event to its robot's actor; false when that actor's mailbox is full (nothing queued). */
-  route(robot: string, x: number, y: number, timestamp: number, sink: ReplySink, slot: number): boolean {
+  /**
+   * Hands the event — `event[0..2]`, (x, y, timestamp) packed as everywhere else — to its robot's
+   * actor; false when that actor's mailbox is full (nothing queued). Packed, because three doubles
+   * passed as arguments would be boxed on every call the engine does not inline.
+   */
+  route(robot: string, event: Float64Array, sink: ReplySink, slot: number): boolean {
     let actor = this.actors.get(robot);
     if (actor === undefined) {
       actor = new RobotActor(robot, this.settings.maxMailbox);
       this.actors.set(robot, actor);
     }
     const wasIdle = actor.unsettled === 0;
-    if (!actor.tell(x, y, timestamp, sink, slot)) return false;
+    if (!actor.tell(event, sink, slot)) return false;
     this.unsettled++;
     if (wasIdle) this.busy++;
     if (actor.state === ActorState.Idle || actor.state === ActorState.HeadUnknown) this.list(actor);

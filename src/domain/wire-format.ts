@@ -1,7 +1,7 @@
 // The ingest wire format: `x,y,timestamp,robot_name`, one event per line.
 // Parsing writes into a caller-owned scratch record so the ingest loop allocates no object per event.
 
-import { MAX_ROBOT_NAME_LENGTH, MAX_TIMESTAMP } from './location.js';
+import { EVENT_STRIDE, MAX_ROBOT_NAME_LENGTH, MAX_TIMESTAMP } from './location.js';
 
 /** The field names in wire order: the header line of a CSV export, which replay skips. */
 export const WIRE_FIELDS = 'x,y,timestamp,robot_name';
@@ -56,17 +56,20 @@ function codePointLength(text: string): number {
   return n;
 }
 
-/** One line's fields, the robot name as where it lies in the text (checked by the caller). */
+/**
+ * One line's fields: the numbers as one packed (x, y, timestamp) event, the robot name as where it
+ * lies in the text (checked by the caller). Packed, and handed on packed, because a double returned
+ * from or passed to a call the engine does not inline is boxed on the heap: the timestamp (above
+ * 2^31) cost an allocation per event ("Ingest, commit rounds" in BENCHMARKS.md).
+ */
 export interface ParsedFields {
-  x: number;
-  y: number;
-  timestamp: number;
+  readonly event: Float64Array;
   nameStart: number;
   nameEnd: number;
 }
 
 export function newParsedFields(): ParsedFields {
-  return { x: 0, y: 0, timestamp: 0, nameStart: 0, nameEnd: 0 };
+  return { event: new Float64Array(EVENT_STRIDE), nameStart: 0, nameEnd: 0 };
 }
 
 /**
@@ -83,15 +86,12 @@ export function parseFields(text: string, start: number, end: number, out: Parse
   if (c2 < 0 || c2 >= end) return REASON.fields;
   const c3 = text.indexOf(',', c2 + 1);
   if (c3 < 0 || c3 >= end) return REASON.fields;
-  const x = decimalAt(text, start, c1);
-  if (Number.isNaN(x)) return REASON.x;
-  const y = decimalAt(text, c1 + 1, c2);
-  if (Number.isNaN(y)) return REASON.y;
-  const timestamp = timestampAt(text, c2 + 1, c3);
-  if (Number.isNaN(timestamp)) return REASON.timestamp;
-  out.x = x;
-  out.y = y;
-  out.timestamp = timestamp;
+  // The scanners store into the packed event and answer only whether they could: a double returned
+  // from a call the engine does not inline is boxed, one allocation per field per event.
+  const event = out.event;
+  if (!readDecimal(text, start, c1, event, 0)) return REASON.x;
+  if (!readDecimal(text, c1 + 1, c2, event, 1)) return REASON.y;
+  if (!readTimestamp(text, c2 + 1, c3, event, 2)) return REASON.timestamp;
   out.nameStart = c3 + 1;
   out.nameEnd = end;
   return null;
@@ -103,13 +103,14 @@ const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
 const EXACT_DIGITS = 15;
 
 /**
- * The decimal number `text[from, to)`: optional '-', digits, optional fraction, optional exponent.
- * No '+', no hex, no 'NaN'/'Infinity', no spaces: what every robot's printf or JSON encoder emits.
- * NaN when it is not one, or is not finite. Up to 15 digits without an exponent, the value is the
- * digits as an integer divided by a power of ten — both exact, so the one division rounds correctly
- * and the result is the same float64 as Number() gives; anything else goes to Number() itself.
+ * Reads the decimal number `text[from, to)` into `into[at]`: optional '-', digits, optional
+ * fraction, optional exponent. No '+', no hex, no 'NaN'/'Infinity', no spaces: what every robot's
+ * printf or JSON encoder emits. False (nothing stored) when it is not one, or is not finite. Up to 15
+ * digits without an exponent, the value is the digits as an integer divided by a power of ten — both
+ * exact, so the one division rounds correctly and the result is the same float64 as Number() gives;
+ * anything else goes to Number() itself.
  */
-function decimalAt(text: string, from: number, to: number): number {
+function readDecimal(text: string, from: number, to: number, into: Float64Array, at: number): boolean {
   let i = from;
   const negative = i < to && text.charCodeAt(i) === 45; // '-'
   if (negative) i++;
@@ -120,7 +121,7 @@ function decimalAt(text: string, from: number, to: number): number {
     if (d < 0 || d > 9) break;
     mantissa = mantissa * 10 + d;
   }
-  if (i === digitsFrom) return NaN;
+  if (i === digitsFrom) return false;
   let scale = 0;
   if (i < to && text.charCodeAt(i) === 46) {
     // '.'
@@ -130,40 +131,45 @@ function decimalAt(text: string, from: number, to: number): number {
       if (d < 0 || d > 9) break;
       mantissa = mantissa * 10 + d;
     }
-    if (i === fractionFrom) return NaN;
+    if (i === fractionFrom) return false;
     scale = i - fractionFrom;
   }
   const digits = i - digitsFrom - (scale > 0 ? 1 : 0);
   if (i < to) {
     const e = text.charCodeAt(i);
-    if (e !== 101 && e !== 69) return NaN; // 'e', 'E'
+    if (e !== 101 && e !== 69) return false; // 'e', 'E'
     i++;
     if (i < to && (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45)) i++; // '+', '-'
     const exponentFrom = i;
     while (i < to && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
-    if (i === exponentFrom || i < to) return NaN;
-    return finiteOrNaN(Number(text.slice(from, to)));
+    if (i === exponentFrom || i < to) return false;
+    return storeFinite(Number(text.slice(from, to)), into, at);
   }
-  if (digits > EXACT_DIGITS) return finiteOrNaN(Number(text.slice(from, to)));
+  if (digits > EXACT_DIGITS) return storeFinite(Number(text.slice(from, to)), into, at);
   const value = scale === 0 ? mantissa : mantissa / POWERS_OF_TEN[scale]!;
-  return negative ? -value : value;
+  into[at] = negative ? -value : value;
+  return true;
 }
 
-function finiteOrNaN(value: number): number {
-  return Number.isFinite(value) ? value : NaN;
+function storeFinite(value: number, into: Float64Array, at: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  into[at] = value;
+  return true;
 }
 
-/** The timestamp `text[from, to)`: 1 to 16 digits, at most MAX_TIMESTAMP; NaN otherwise. */
-function timestampAt(text: string, from: number, to: number): number {
-  if (to === from || to - from > 16) return NaN;
+/** Reads the timestamp `text[from, to)` into `into[at]`: 1 to 16 digits, at most MAX_TIMESTAMP; false otherwise. */
+function readTimestamp(text: string, from: number, to: number, into: Float64Array, at: number): boolean {
+  if (to === from || to - from > 16) return false;
   let value = 0;
   for (let i = from; i < to; i++) {
     const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return NaN;
+    if (d < 0 || d > 9) return false;
     // Exact below 2^53; past it, rounding keeps the sum at or above 2^53, which the check refuses.
     value = value * 10 + d;
   }
-  return value > MAX_TIMESTAMP ? NaN : value;
+  if (value > MAX_TIMESTAMP) return false;
+  into[at] = value;
+  return true;
 }
 
 const lineFields = newParsedFields();
@@ -178,9 +184,9 @@ export function parseEventLine(line: string, out: ParsedEvent): string | null {
   const robot = line.slice(lineFields.nameStart, lineFields.nameEnd);
   const nameError = robotNameError(robot);
   if (nameError !== null) return nameError;
-  out.x = lineFields.x;
-  out.y = lineFields.y;
-  out.timestamp = lineFields.timestamp;
+  out.x = lineFields.event[0]!;
+  out.y = lineFields.event[1]!;
+  out.timestamp = lineFields.event[2]!;
   out.robot = robot;
   return null;
 }

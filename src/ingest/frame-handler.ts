@@ -73,7 +73,7 @@ export class FrameHandler {
       }
       frame.expect();
       // A full mailbox settles the slot here: not queued, so the frame does not wait on it.
-      if (!router.route(robot, fields.x, fields.y, fields.timestamp, frame, slot)) frame.settle(slot, ERR_BUSY);
+      if (!router.route(robot, fields.event, frame, slot)) frame.settle(slot, ERR_BUSY);
     });
     frame.seal();
   }

@@ -42,7 +42,7 @@ class Replies implements ReplySink {
 async function send(router: Router, events: Array<[string, number, number, number]>): Promise<string[]> {
   const replies = new Replies();
   events.forEach(([robot, x, y, t], slot) => {
-    if (!router.route(robot, x, y, t, replies, slot)) replies.settle(slot, 'refused');
+    if (!router.route(robot, Float64Array.of(x, y, t), replies, slot)) replies.settle(slot, 'refused');
   });
   await router.whenIdle();
   expect(replies.statuses).toHaveLength(events.length);
@@ -109,9 +109,9 @@ describe('Router', () => {
       ['bot', 4, 4, 40],
       ['other', 0, 0, 1],
     ];
-    events.forEach(([robot, x, y, t], slot) => router.route(robot, x, y, t, replies, slot));
+    events.forEach(([robot, x, y, t], slot) => router.route(robot, Float64Array.of(x, y, t), replies, slot));
     // Routed while 'bot' may still be looking up its history: must wait for it, in order.
-    setImmediate(() => router.route('bot', 4, 4, 40, replies, 4));
+    setImmediate(() => router.route('bot', Float64Array.of(4, 4, 40), replies, 4));
     await new Promise((resolve) => setTimeout(resolve, 50));
     await router.whenIdle();
     expect(replies.statuses).toEqual(['DUP', 'STALE', 'OK', 'OK', 'DUP']);

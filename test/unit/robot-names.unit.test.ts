@@ -87,7 +87,7 @@ describe('EventReader', () => {
       const reason = reader.read(text, 9, 9 + line.length);
       expect(reason, line).toBe(parseEventLine(line, expected));
       if (reason === null) {
-        expect([reader.fields.x, reader.fields.y, reader.fields.timestamp, reader.robot], line).toEqual([
+        expect([...reader.fields.event, reader.robot], line).toEqual([
           expected.x,
           expected.y,
           expected.timestamp,

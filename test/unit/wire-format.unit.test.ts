@@ -295,9 +295,10 @@ describe('parseFields against the regular-expression rule it replaced (seeded)',
       const expected = reference(line);
       expect(reason, line).toBe(expected.reason);
       if (reason === null) {
-        expect(Object.is(fields.x, expected.x), `${line}: x ${fields.x} vs ${expected.x}`).toBe(true);
-        expect(Object.is(fields.y, expected.y), `${line}: y ${fields.y} vs ${expected.y}`).toBe(true);
-        expect(fields.timestamp, line).toBe(expected.timestamp);
+        const [x, y, timestamp] = fields.event;
+        expect(Object.is(x, expected.x), `${line}: x ${x} vs ${expected.x}`).toBe(true);
+        expect(Object.is(y, expected.y), `${line}: y ${y} vs ${expected.y}`).toBe(true);
+        expect(timestamp, line).toBe(expected.timestamp);
         expect(padded.slice(fields.nameStart, fields.nameEnd), line).toBe(expected.name);
       }
     }
