@@ -16,7 +16,7 @@
 import type { Logger } from 'pino';
 import { DUP, ERR_UNAVAILABLE, errorReply, OK, STALE } from '../domain/outcome.js';
 import { EVENT_STRIDE } from '../domain/location.js';
-import { APPEND_CONFLICT, APPEND_FAILED, EXPECT_NO_STREAM, type BatchResult, type EventLog } from '../store/event-log.js';
+import { APPEND_CONFLICT, EXPECT_NO_STREAM, failedBatch, type BatchResult, type EventLog } from '../store/event-log.js';
 import { decide, Verdict } from './decide.js';
 import { matchStoredEvents } from './history.js';
 import type { ReplySink } from './reply-sink.js';
@@ -138,11 +138,11 @@ export class Router {
 
   private decideBatch(actor: RobotActor, round: RoundColumns): void {
     const n = Math.min(actor.waiting, this.settings.maxBatch);
-    const { verdictsAt, eventsAt } = round.reserve(n);
-    const accepted = decide(actor, actor.mail, actor.front, n, round.verdicts, verdictsAt, round.events, eventsAt);
+    round.reserve(n);
+    const accepted = decide(actor, actor.mail, actor.front, n, round.verdicts, round.verdictCount, round.events, round.eventCount);
     actor.take(n);
     actor.state = ActorState.InRound;
-    round.addActor(actor, n, verdictsAt, accepted, actor.revision < 0 ? EXPECT_NO_STREAM : actor.revision);
+    round.addActor(actor, n, accepted, actor.revision < 0 ? EXPECT_NO_STREAM : actor.revision);
   }
 
   /** Takes in the round's outcome, actor by actor, then lets the next round start. */
@@ -203,7 +203,7 @@ export class Router {
         const actor = round.actors[r]!;
         if (actor.state !== ActorState.InRound) continue;
         actor.state = ActorState.HeadUnknown;
-        this.answer(actor, round.verdicts, round.verdictsAt[r]!, round.sizes[r]!, ERR_UNAVAILABLE, true);
+        this.answerAll(actor, round.sizes[r]!, ERR_UNAVAILABLE);
       }
     }
     round.clear();
@@ -220,14 +220,20 @@ export class Router {
 
   /**
    * Answers the front batch of `n` events from their verdicts; `replaced` answers the events that
-   * were to be stored (or were duplicates of those) when they were not; `all` answers every one so.
+   * were to be stored (or were duplicates of those) when they were not.
    */
-  private answer(actor: RobotActor, verdicts: Uint8Array, at: number, n: number, replaced?: string, all = false): void {
+  private answer(actor: RobotActor, verdicts: Uint8Array, at: number, n: number, replaced?: string): void {
     for (let i = 0; i < n; i++) {
       const verdict = verdicts[at + i]!;
       const stored = verdict === Verdict.Accept || verdict === Verdict.DuplicateOfBatch;
-      actor.settle(i, all || (replaced !== undefined && stored) ? replaced! : toStatus(verdict));
+      actor.settle(i, replaced !== undefined && stored ? replaced : toStatus(verdict));
     }
+    this.release(actor, n);
+  }
+
+  /** Answers the front batch of `n` events, every one with `status`. */
+  private answerAll(actor: RobotActor, n: number, status: string): void {
+    for (let i = 0; i < n; i++) actor.settle(i, status);
     this.release(actor, n);
   }
 
@@ -258,8 +264,7 @@ export class Router {
         actor.state = ActorState.HeadUnknown;
         const n = Math.min(actor.waiting, this.settings.maxBatch);
         actor.take(n);
-        for (let i = 0; i < n; i++) actor.settle(i, ERR_UNAVAILABLE);
-        this.release(actor, n);
+        this.answerAll(actor, n, ERR_UNAVAILABLE);
       },
     );
   }
@@ -316,22 +321,23 @@ class RoundColumns {
   appendCount = 0;
   verdicts = new Uint8Array(1024);
   events = new Float64Array(1024 * EVENT_STRIDE);
-  private verdictTotal = 0;
-  private eventTotal = 0;
+  /** Verdicts and accepted events written so far: where the next actor's go. */
+  verdictCount = 0;
+  eventCount = 0;
 
   clear(): void {
     this.actors.fill(undefined, 0, this.actorCount);
     this.actorCount = 0;
     this.appendCount = 0;
     this.streams = [];
-    this.verdictTotal = 0;
-    this.eventTotal = 0;
+    this.verdictCount = 0;
+    this.eventCount = 0;
   }
 
-  /** Room for one more actor's batch of `n` events: where its verdicts and accepted events go. */
-  reserve(n: number): { verdictsAt: number; eventsAt: number } {
-    if (this.verdictTotal + n > this.verdicts.length) this.verdicts = grown(this.verdicts, this.verdictTotal + n);
-    if ((this.eventTotal + n) * EVENT_STRIDE > this.events.length) this.events = grown(this.events, (this.eventTotal + n) * EVENT_STRIDE);
+  /** Makes room for one more actor's batch of `n` events, at verdictCount and eventCount. */
+  reserve(n: number): void {
+    if (this.verdictCount + n > this.verdicts.length) this.verdicts = grown(this.verdicts, this.verdictCount + n);
+    if ((this.eventCount + n) * EVENT_STRIDE > this.events.length) this.events = grown(this.events, (this.eventCount + n) * EVENT_STRIDE);
     if (this.actorCount === this.sizes.length) {
       this.sizes = grown(this.sizes, this.actorCount + 1);
       this.verdictsAt = grown(this.verdictsAt, this.actorCount + 1);
@@ -340,17 +346,15 @@ class RoundColumns {
       this.counts = grown(this.counts, this.actorCount + 1);
       this.eventsOf = grown(this.eventsOf, this.actorCount + 1);
     }
-    RESERVED.verdictsAt = this.verdictTotal;
-    RESERVED.eventsAt = this.eventTotal;
-    return RESERVED;
   }
 
-  addActor(actor: RobotActor, n: number, verdictsAt: number, accepted: number, expected: number): void {
+  /** Records the actor whose batch of `n` was just decided: `accepted` events, its head at `expected`. */
+  addActor(actor: RobotActor, n: number, accepted: number, expected: number): void {
     const r = this.actorCount++;
     this.actors[r] = actor;
     this.sizes[r] = n;
-    this.verdictsAt[r] = verdictsAt;
-    this.verdictTotal += n;
+    this.verdictsAt[r] = this.verdictCount;
+    this.verdictCount += n;
     if (accepted === 0) {
       this.appendOf[r] = -1;
       return;
@@ -360,8 +364,8 @@ class RoundColumns {
     this.streams.push(actor.robot);
     this.expected[a] = expected;
     this.counts[a] = accepted;
-    this.eventsOf[a] = this.eventTotal;
-    this.eventTotal += accepted;
+    this.eventsOf[a] = this.eventCount;
+    this.eventCount += accepted;
   }
 
   /** The round's appends as the log takes them (views, valid until the next clear). */
@@ -370,22 +374,12 @@ class RoundColumns {
       streams: this.streams,
       expected: this.expected.subarray(0, this.appendCount),
       counts: this.counts.subarray(0, this.appendCount),
-      events: this.events.subarray(0, this.eventTotal * EVENT_STRIDE),
+      events: this.events.subarray(0, this.eventCount * EVENT_STRIDE),
     };
   }
 }
 
-/** reserve's answer, one object for every call: read at once, never kept. */
-const RESERVED = { verdictsAt: 0, eventsAt: 0 };
-
 const NOTHING_APPENDED: BatchResult = { firstRevisions: new Float64Array(0), failures: new Map() };
-
-function failedBatch(n: number, error: unknown): BatchResult {
-  const failures = new Map<number, Error>();
-  const reason = error instanceof Error ? error : new Error(String(error));
-  for (let i = 0; i < n; i++) failures.set(i, reason);
-  return { firstRevisions: new Float64Array(n).fill(APPEND_FAILED), failures };
-}
 
 function grown<T extends Uint8Array | Int32Array | Float64Array>(array: T, atLeast: number): T {
   let length = array.length * 2;

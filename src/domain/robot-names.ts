@@ -3,6 +3,7 @@
 // event of one robot routes with the same string (whose hash the engine keeps). Only a name never
 // seen before is sliced out, checked (robotNameError) and added.
 
+import { fnv1a } from './hash.js';
 import { newParsedFields, parseFields, robotNameError } from './wire-format.js';
 
 /** Slots at first; the table doubles while it is at most half full. */
@@ -25,7 +26,7 @@ export class RobotNames {
 
   /** The known name spelled by `text[start, end)`, or undefined when it has not been added. */
   find(text: string, start: number, end: number): string | undefined {
-    const hash = hashOf(text, start, end);
+    const hash = fnv1a(text, start, end);
     const mask = this.hashes.length - 1;
     const length = end - start;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
@@ -39,7 +40,7 @@ export class RobotNames {
   add(name: string): void {
     if (this.count >= this.maxNames) return;
     if (2 * (this.count + 1) > this.hashes.length) this.grow();
-    this.insert(name, hashOf(name, 0, name.length));
+    this.insert(name, fnv1a(name));
     this.count++;
   }
 
@@ -61,13 +62,6 @@ export class RobotNames {
       if (name !== undefined) this.insert(name, hashes[slot]!);
     }
   }
-}
-
-/** FNV-1a over the UTF-16 code units of `text[start, end)`. */
-function hashOf(text: string, start: number, end: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash;
 }
 
 /**

@@ -73,6 +73,11 @@ export class AppendMetrics {
 
   failed(error: unknown): void {
     const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-    this.failures.inc({ code: typeof code === 'string' && KNOWN_CODES.has(code) ? code : UNKNOWN_CODE });
+    this.refused(typeof code === 'string' && KNOWN_CODES.has(code) ? code : UNKNOWN_CODE);
+  }
+
+  /** An append refused with `code` (one of ours, or UNKNOWN_CODE). */
+  refused(code: string): void {
+    this.failures.inc({ code });
   }
 }

@@ -2,7 +2,8 @@
 // way and neither knows about metrics. Everything else is delegated untouched.
 
 import { EVENT_STRIDE } from '../domain/location.js';
-import { APPEND_CONFLICT, APPEND_FAILED, revisionConflict, type AppendBatch, type BatchResult } from '../store/event-log.js';
+import { ERRORS } from '../domain/errors.js';
+import { APPEND_CONFLICT, APPEND_FAILED, type AppendBatch, type BatchResult } from '../store/event-log.js';
 import type {
   AppendResult,
   EventLog,
@@ -14,9 +15,6 @@ import type {
   SubscriptionHandler,
 } from '../store/event-log.js';
 import type { AppendMetrics } from './append-metrics.js';
-
-/** Counted under the conflict's code; which stream it was is not a label. */
-const CONFLICT = revisionConflict('', 'any', 'no_stream');
 
 export class MeteredEventLog implements EventLog {
   /** Present only when the wrapped log has it: the rebuild picks its fast path by its presence. */
@@ -57,7 +55,7 @@ export class MeteredEventLog implements EventLog {
       const first = firstRevisions[i]!;
       if (first >= 0) this.metrics.committed(batch.counts[i]!, seconds);
       else if (first === APPEND_FAILED) this.metrics.failed(failures.get(i));
-      else if (first === APPEND_CONFLICT) this.metrics.failed(CONFLICT);
+      else if (first === APPEND_CONFLICT) this.metrics.refused(ERRORS.REVISION_CONFLICT.code);
     }
     return result;
   }

@@ -3,6 +3,7 @@
 // and any time range maps to a revision range of the robot's stream.
 
 import { distance } from '../domain/distance.js';
+import { fnv1a } from '../domain/hash.js';
 import { EVENT_STRIDE } from '../domain/location.js';
 
 export interface RobotSummary {
@@ -169,12 +170,5 @@ export class RobotProjection {
  * Capacity stays within 1.5× of the events held.
  */
 export function growthFactor(name: string): number {
-  return 1.3 + (hashOf(name) % 1024) / 5120;
-}
-
-/** FNV-1a over the name's UTF-16 code units, as an unsigned 32-bit integer. */
-function hashOf(name: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
+  return 1.3 + (fnv1a(name) & 1023) / 5120;
 }

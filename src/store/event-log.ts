@@ -146,6 +146,14 @@ export interface EventLog {
   close(): Promise<void>;
 }
 
+/** The outcome of a batch none of whose `n` appends could be stored, each failed with `error`. */
+export function failedBatch(n: number, error: unknown): BatchResult {
+  const reason = error instanceof Error ? error : new Error(String(error));
+  const failures = new Map<number, Error>();
+  for (let i = 0; i < n; i++) failures.set(i, reason);
+  return { firstRevisions: new Float64Array(n).fill(APPEND_FAILED), failures };
+}
+
 /** `expected` as an AppendBatch column value. */
 export function expectedCode(expected: ExpectedRevision): number {
   return expected === 'no_stream' ? EXPECT_NO_STREAM : expected === 'any' ? EXPECT_ANY : Number(expected);

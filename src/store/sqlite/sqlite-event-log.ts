@@ -14,9 +14,9 @@ import type Database from 'better-sqlite3';
 import { createError } from '../../domain/errors.js';
 import { EVENT_STRIDE } from '../../domain/location.js';
 import {
-  APPEND_FAILED,
   checkBatch,
   expectedCode,
+  failedBatch,
   LOG_START,
   revisionConflict,
   type AppendBatch,
@@ -124,7 +124,7 @@ export class SqliteEventLog implements EventLog {
   appendMany(batch: AppendBatch): Promise<BatchResult> {
     const refusal = this.refusal();
     const n = batch.streams.length;
-    if (refusal !== undefined) return Promise.resolve(allFailed(n, refusal));
+    if (refusal !== undefined) return Promise.resolve(failedBatch(n, refusal));
     try {
       checkBatch(batch);
     } catch (error) {
@@ -136,7 +136,7 @@ export class SqliteEventLog implements EventLog {
         batch,
         // The writer marks a refused append -1, which is APPEND_CONFLICT.
         committed: (outcome, at) => resolve({ firstRevisions: outcome.firstRevisions.slice(at, at + n), failures: new Map() }),
-        failed: (error) => resolve(allFailed(n, error)),
+        failed: (error) => resolve(failedBatch(n, error)),
       });
       // The caller gathered this batch already: when the writer is idle it goes now (with any
       // appends queued before it), not a turn of the event loop later, behind that turn's frames.
@@ -459,12 +459,6 @@ export class SqliteEventLog implements EventLog {
     this.ids.set(name, id);
     this.names.set(id, name);
   }
-}
-
-function allFailed(n: number, error: Error): BatchResult {
-  const failures = new Map<number, Error>();
-  for (let i = 0; i < n; i++) failures.set(i, error);
-  return { firstRevisions: new Float64Array(n).fill(APPEND_FAILED), failures };
 }
 
 function concat(parts: Float64Array[], eventTotal: number): Float64Array {
