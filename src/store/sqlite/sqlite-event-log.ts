@@ -140,8 +140,8 @@ export class SqliteEventLog implements EventLog {
       });
       // The caller gathered this batch already: when the writer is idle it goes now (with any
       // appends queued before it), not a turn of the event loop later, behind that turn's frames.
+      // Otherwise the batch in flight sends it when it ends.
       if (this.inFlight === undefined) this.flush();
-      else this.scheduleFlush();
     });
   }
 
