@@ -1,10 +1,11 @@
-// Piscina worker: lays out, seals (SHA-256) and writes a projection checkpoint, off the event loop.
-// The hash is about half of an encode (`npx tsx bench/checkpoint-codec.ts` beside its SHA-256 floor,
-// BENCHMARKS.md); the event loop only copies each robot's arrays, a slice of the fleet per turn.
+// Piscina worker: writes a projection checkpoint, off the event loop. It reads the robots' arrays
+// straight from the projections' shared memory (the event loop copies nothing), hashing (SHA-256)
+// and writing them a piece at a time, without laying the whole file out in memory first.
 
-import { layOutCheckpoint, sealCheckpoint } from '../src/projections/checkpoint/codec.js';
+import { checkpointPieces } from '../src/projections/checkpoint/codec.js';
 import { saveCheckpoint, type CheckpointSaveTask } from '../src/projections/checkpoint/checkpoint-file.js';
+import { robotStates } from '../src/projections/checkpoint/shared-snapshot.js';
 
-export default async function save({ content, dataDir }: CheckpointSaveTask): Promise<void> {
-  await saveCheckpoint(dataDir, sealCheckpoint(layOutCheckpoint(content)));
+export default async function save({ meta, position, robots, dataDir }: CheckpointSaveTask): Promise<void> {
+  await saveCheckpoint(dataDir, checkpointPieces({ meta, position, robots: robotStates(robots) }));
 }

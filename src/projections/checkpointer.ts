@@ -1,27 +1,21 @@
 // Saves the projections to their checkpoint file every T seconds, and sooner once enough new events
-// have arrived (only when something changed), and once more at shutdown. One save at a time: the
-// event loop copies the robots' arrays a slice of the fleet per turn (COPY_SLICE_EVENTS), so ingest
-// is never paused for the whole copy (20–33 ms for 1–2.7M events in one piece; BENCHMARKS.md); a
-// worker thread lays the copy out, hashes it and writes it into place. The checkpoint names the
-// position read before the first slice: robots copied later may hold newer events as well, and
-// replaying from that position after a restart re-delivers them to projections that skip what they
-// already have.
+// have arrived (only when something changed), and once more at shutdown. One save at a time. The
+// event loop copies nothing: a robot's events live in blocks that are never changed once written,
+// in shared memory (robot-projection.ts), so the save takes views of what every robot holds at one
+// instant — with the position read at that instant — and a worker thread hashes and writes them
+// while ingest appends behind. (Until blocks, the event loop copied every array, a slice of the fleet
+// per turn, and the copies' garbage was a large part of the engine's full collections; BENCHMARKS.md.)
 //
-// "Enough new events" is N, or as many as the last checkpoint held, whichever is more. A save copies
+// "Enough new events" is N, or as many as the last checkpoint held, whichever is more. A save writes
 // every event, so with a fixed N its cost per ingested event would grow with the fleet's history;
-// this way it stays bounded (at most two copies per event over the log's life), and a fleet with
-// 10,000,000 events is not paused every couple of seconds to copy 160 MB.
+// this way it stays bounded (at most two writes per event over the log's life).
 
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { workerEntry } from '../runtime/worker-entry.js';
 import type { CheckpointSaveTask } from './checkpoint/checkpoint-file.js';
-import { robotState, type RobotState } from './checkpoint/codec.js';
+import { snapshotRobots } from './checkpoint/shared-snapshot.js';
 import type { Projections } from './projections.js';
-import type { RobotProjection } from './robot-projection.js';
-
-/** Events' arrays copied per turn of the event loop while a checkpoint is taken (16 bytes each). */
-export const COPY_SLICE_EVENTS = 131_072;
 
 export interface CheckpointSettings {
   readonly dataDir: string;
@@ -88,22 +82,24 @@ export class Checkpointer {
     await saving;
   }
 
-  /** Copies the projections (position first), then has the thread write them; logs either way. */
+  /** Takes every robot's state and the position at one instant, then has the thread write them; logs either way. */
   private async save(projections: Projections): Promise<void> {
     const started = performance.now();
     const position = projections.position;
     const events = projections.eventCount;
     try {
-      const { robots, slices, copiedMs } = await copyInSlices([...projections.allRobots()]);
+      const robots = snapshotRobots(projections.allRobots());
       const { projectionVersion, logIdentity, dataDir } = this.settings;
-      const task: CheckpointSaveTask = { content: { meta: { projectionVersion, logIdentity }, position: position.toString(), robots }, dataDir };
-      const transfer = robots.flatMap((robot) => [robot.timestamps.buffer as ArrayBuffer, robot.cumulative.buffer as ArrayBuffer]);
-      await this.savePool().run(task, { transferList: transfer });
+      const task: CheckpointSaveTask = { meta: { projectionVersion, logIdentity }, position: position.toString(), robots, dataDir };
+      // The events stay where they are: the task carries the shared memory they lie in and where.
+      const run = this.savePool().run(task, { transferList: [robots.robots.buffer, robots.spans.buffer, robots.memoryIds.buffer] });
+      const snapshotMs = Math.round((performance.now() - started) * 10) / 10;
+      await run;
       this.savedPosition = position;
       this.savedEvents = events;
       this.last = { position, savedAt: new Date(), events };
       const ms = Math.round(performance.now() - started);
-      this.logger.info({ position: position.toString(), events, slices, copiedMs, ms }, 'projection checkpoint saved');
+      this.logger.info({ position: position.toString(), events, snapshotMs, ms }, 'projection checkpoint saved');
     } catch (error) {
       this.logger.error({ err: error }, 'projection checkpoint could not be saved; will retry');
     }
@@ -131,29 +127,4 @@ export class Checkpointer {
     }
     return this.pool;
   }
-}
-
-/**
- * Copies every robot's state, yielding to the event loop after each COPY_SLICE_EVENTS events so
- * frames keep being answered; `copiedMs` is the event loop's time spent copying, slices summed.
- */
-async function copyInSlices(robots: RobotProjection[]): Promise<{ robots: RobotState[]; slices: number; copiedMs: number }> {
-  const copies: RobotState[] = [];
-  let slices = 1;
-  let copiedMs = 0;
-  let sliceStart = performance.now();
-  let sliceEvents = 0;
-  for (const robot of robots) {
-    copies.push(robotState(robot, true));
-    sliceEvents += robot.eventCount;
-    if (sliceEvents >= COPY_SLICE_EVENTS) {
-      copiedMs += performance.now() - sliceStart;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      slices++;
-      sliceEvents = 0;
-      sliceStart = performance.now();
-    }
-  }
-  copiedMs += performance.now() - sliceStart;
-  return { robots: copies, slices, copiedMs: Math.round(copiedMs) };
 }

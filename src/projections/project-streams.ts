@@ -1,6 +1,7 @@
 // Builds the read models of a set of streams straight from the log: the work of one rebuild
 // worker. The result packs every robot's arrays into a few large buffers so it crosses the thread
-// boundary by transfer, not by cloning each event.
+// boundary without cloning each event: the timestamps and distances in shared memory, where the
+// robots' projections keep them as their first blocks (and checkpoints read them without a copy).
 
 import { distance } from '../domain/distance.js';
 import { EVENT_STRIDE } from '../domain/location.js';
@@ -30,8 +31,8 @@ export async function projectStreams(log: EventLog, streams: readonly string[]):
   const offsets = new Float64Array(names.length + 1);
   for (let i = 0; i < names.length; i++) offsets[i + 1] = offsets[i]! + lengths[i]!;
   const total = offsets[names.length]!;
-  const ts = new Float64Array(total);
-  const cum = new Float64Array(total);
+  const ts = new Float64Array(new SharedArrayBuffer(8 * total));
+  const cum = new Float64Array(new SharedArrayBuffer(8 * total));
   const lastXY = new Float64Array(names.length * 2);
 
   for (let r = 0; r < names.length; r++) {

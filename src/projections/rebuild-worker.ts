@@ -1,5 +1,5 @@
 // The body of a rebuild worker, shared by the per-store entry points in workers/: projects one
-// partition of robots and hands the typed arrays back by transfer.
+// partition of robots and hands the typed arrays back: shared (timestamps, distances) or transferred.
 
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { EventLog } from '../store/event-log.js';
@@ -25,10 +25,11 @@ export function rebuildWorker<Spec>(open: (spec: Spec, options: { readonly: bool
       opened.set(key, log);
     }
     const part = await projectStreams(log, task.streams);
-    // move() marks the result as transferable: its four buffers change threads without a copy.
+    // move() marks the result as transferable: its small buffers change threads without a copy; the
+    // large ones are shared memory, which crosses as is.
     return move({
       get [transferableSymbol]() {
-        return [part.offsets.buffer, part.ts.buffer, part.cum.buffer, part.lastXY.buffer];
+        return [part.offsets.buffer, part.lastXY.buffer];
       },
       get [valueSymbol]() {
         return part;

@@ -1,10 +1,21 @@
 // One robot's read model: its timestamps and cumulative distances in typed arrays (16 bytes per
 // event, no object per event), so any time-range odometer is two binary searches and a subtraction,
 // and any time range maps to a revision range of the robot's stream.
+//
+// The arrays are a list of blocks that only ever grow by a new block: a block, once written, is
+// never moved, copied or changed. Growing by reallocation would leave the old arrays as garbage the
+// size of the robot's history for every growth — at hundreds of thousands of events a second that
+// churn is what made the engine's full collections pause the event loop — and a checkpoint would have
+// to copy every array to get a stable picture. Blocks live in shared memory, so the checkpoint thread
+// reads the events written so far straight from them while new ones are appended behind
+// (checkpointer.ts): the event loop copies nothing. They are carved out of large shared slabs
+// (shared-memory.ts), not given a SharedArrayBuffer each: handing a thread tens of thousands of those
+// cost the event loop ~100 ms per checkpoint, where a few slabs and a table of numbers cost nothing.
 
 import { distance } from '../domain/distance.js';
 import { fnv1a } from '../domain/hash.js';
 import { EVENT_STRIDE } from '../domain/location.js';
+import { carve, memoryId } from './shared-memory.js';
 
 export interface RobotSummary {
   readonly name: string;
@@ -22,9 +33,29 @@ export interface RevisionRange {
   readonly end: number;
 }
 
+/** Most events in one block (1 MiB of timestamps and distances): past it, a robot adds blocks of this size. */
+export const MAX_BLOCK_EVENTS = 65_536;
+/** Fewest events in a block added by growth: tiny blocks would cost more in bookkeeping than they save. */
+const MIN_BLOCK_EVENTS = 4;
+
+/** Numbers per span a checkpoint snapshot records (see copySpans). */
+export const SPAN_FIELDS = 5;
+
+/** The robot's valid events as the blocks hold them: views, in order, whose lengths sum to the count. */
+export interface ProjectionSpans {
+  readonly timestamps: Float64Array[];
+  readonly cumulative: Float64Array[];
+}
+
 export class RobotProjection {
-  private ts: Float64Array;
-  private cum: Float64Array;
+  /** Block i holds the events from revision starts[i] on; the last block is the one written to. */
+  private tsBlocks: Float64Array[] = [];
+  private cumBlocks: Float64Array[] = [];
+  private starts: number[] = [];
+  /** Per block, where it lies (see copySpans); its last field is the block's capacity. */
+  private spanTable = new Float64Array(SPAN_FIELDS * 8);
+  /** Events the blocks can hold. */
+  private capacity = 0;
   private count = 0;
   private lastX = 0;
   private lastY = 0;
@@ -32,19 +63,24 @@ export class RobotProjection {
   constructor(
     readonly name: string,
     initialCapacity = 16,
-    /** How much the arrays grow when full (see growthFactor). */
+    /** How much the capacity grows with each block (see growthFactor). */
     private readonly growth = growthFactor(name),
   ) {
-    this.ts = new Float64Array(initialCapacity);
-    this.cum = new Float64Array(initialCapacity);
+    if (initialCapacity > 0) this.addBlock(initialCapacity);
   }
 
-  /** A projection over arrays built elsewhere (a rebuild worker); they are owned from now on. */
+  /**
+   * A projection over arrays built elsewhere (a rebuild worker, a checkpoint): they become its first
+   * block, never written again. Arrays not in shared memory are copied into it once, so that every
+   * block can be handed to the checkpoint thread without a copy.
+   */
   static adopt(name: string, ts: Float64Array, cum: Float64Array, lastX: number, lastY: number): RobotProjection {
+    if (ts.length !== cum.length) throw new RangeError(`adopting ${name}: ${ts.length} timestamps but ${cum.length} distances`);
     const projection = new RobotProjection(name, 0);
-    projection.ts = ts;
-    projection.cum = cum;
-    projection.count = ts.length;
+    if (ts.length > 0) {
+      projection.pushBlock(inSharedMemory(ts), inSharedMemory(cum));
+      projection.count = ts.length;
+    }
     projection.lastX = lastX;
     projection.lastY = lastY;
     return projection;
@@ -54,14 +90,52 @@ export class RobotProjection {
     return this.count;
   }
 
-  /** The valid timestamps, as a view (not a copy): read-only, and stale after the next apply. */
-  timestamps(): Float64Array {
-    return this.ts.subarray(0, this.count);
+  /**
+   * The valid events as views of the blocks. They stay right while the projection grows (nothing
+   * written is ever changed), and live in shared memory: posting them to a thread shares, not copies.
+   */
+  spans(): ProjectionSpans {
+    const timestamps: Float64Array[] = [];
+    const cumulative: Float64Array[] = [];
+    for (let b = 0; b < this.tsBlocks.length && this.starts[b]! < this.count; b++) {
+      const used = Math.min(this.tsBlocks[b]!.length, this.count - this.starts[b]!);
+      timestamps.push(this.tsBlocks[b]!.subarray(0, used));
+      cumulative.push(this.cumBlocks[b]!.subarray(0, used));
+    }
+    return { timestamps, cumulative };
   }
 
-  /** The valid cumulative distances, as a view (not a copy): read-only, and stale after the next apply. */
-  cumulative(): Float64Array {
-    return this.cum.subarray(0, this.count);
+  /** Blocks holding events: what copySpans writes. */
+  get spanCount(): number {
+    const blocks = this.tsBlocks.length;
+    return blocks > 0 && this.starts[blocks - 1]! >= this.count ? blocks - 1 : blocks;
+  }
+
+  /**
+   * Writes where the valid events lie, SPAN_FIELDS numbers per block from `into[at]` on: the
+   * timestamps' memory id (shared-memory.ts) and byte offset, the distances' memory id and byte
+   * offset, the events in it. A copy of a small table kept as blocks are added: no view is made.
+   */
+  copySpans(into: Float64Array, at: number): void {
+    const spans = this.spanCount;
+    if (spans === 0) return;
+    into.set(this.spanTable.subarray(0, spans * SPAN_FIELDS), at);
+    into[at + spans * SPAN_FIELDS - 1] = this.count - this.starts[spans - 1]!;
+  }
+
+  /** A copy of the timestamps of revisions [first, end). */
+  copyTimestamps(first: number, end: number): Float64Array {
+    const to = Math.min(end, this.count);
+    const out = new Float64Array(Math.max(0, to - first));
+    for (let rev = first; rev < to; ) {
+      const b = this.blockOf(rev);
+      const block = this.tsBlocks[b]!;
+      const from = rev - this.starts[b]!;
+      const take = Math.min(block.length - from, to - rev);
+      out.set(block.subarray(from, from + take), rev - first);
+      rev += take;
+    }
+    return out;
   }
 
   /** Coordinates of the last event applied (0, 0 before any). */
@@ -80,20 +154,31 @@ export class RobotProjection {
     }
     const skip = this.count - firstRevision;
     if (skip >= n) return;
-    this.reserve(this.count + n - skip);
     let count = this.count;
     let x0 = this.lastX;
     let y0 = this.lastY;
-    let total = count === 0 ? 0 : this.cum[count - 1]!;
-    for (let i = skip * EVENT_STRIDE; i < events.length; i += EVENT_STRIDE) {
-      const x = events[i]!;
-      const y = events[i + 1]!;
-      if (count > 0) total += distance(x0, y0, x, y);
-      this.ts[count] = events[i + 2]!;
-      this.cum[count] = total;
-      count++;
-      x0 = x;
-      y0 = y;
+    let total = count === 0 ? 0 : this.cumulativeAt(count - 1);
+    let i = skip * EVENT_STRIDE;
+    while (i < events.length) {
+      if (count === this.capacity) this.addBlock(this.nextBlockSize());
+      const b = this.tsBlocks.length - 1;
+      const ts = this.tsBlocks[b]!;
+      const cum = this.cumBlocks[b]!;
+      const start = this.starts[b]!;
+      // Fill the block as far as it and the events go, then the next.
+      const stop = Math.min(events.length, i + (start + ts.length - count) * EVENT_STRIDE);
+      let at = count - start;
+      for (; i < stop; i += EVENT_STRIDE) {
+        const x = events[i]!;
+        const y = events[i + 1]!;
+        if (count > 0) total += distance(x0, y0, x, y);
+        ts[at] = events[i + 2]!;
+        cum[at] = total;
+        at++;
+        count++;
+        x0 = x;
+        y0 = y;
+      }
     }
     this.count = count;
     this.lastX = x0;
@@ -102,7 +187,14 @@ export class RobotProjection {
 
   /** Timestamp of the event at `revision` (which must exist). */
   timestampAt(revision: number): number {
-    return this.ts[revision]!;
+    const b = this.blockOf(revision);
+    return this.tsBlocks[b]![revision - this.starts[b]!]!;
+  }
+
+  /** Distance travelled from the first event to the one at `revision` (which must exist). */
+  cumulativeAt(revision: number): number {
+    const b = this.blockOf(revision);
+    return this.cumBlocks[b]![revision - this.starts[b]!]!;
   }
 
   /** Revisions of the events with start ≤ timestamp ≤ end. */
@@ -116,16 +208,17 @@ export class RobotProjection {
   odometer(start: number, end: number): number {
     const { first, end: stop } = this.range(start, end);
     if (stop - first < 2) return 0;
-    return this.cum[stop - 1]! - this.cum[first]!;
+    return this.cumulativeAt(stop - 1) - this.cumulativeAt(first);
   }
 
   summary(): RobotSummary {
     const last = this.count - 1;
+    const empty = this.count === 0;
     return {
       name: this.name,
-      odometer: this.cum[last]!,
-      first_timestamp: this.ts[0]!,
-      last_timestamp: this.ts[last]!,
+      odometer: empty ? NaN : this.cumulativeAt(last),
+      first_timestamp: empty ? NaN : this.timestampAt(0),
+      last_timestamp: empty ? NaN : this.timestampAt(last),
       last_x: this.lastX,
       last_y: this.lastY,
       event_count: this.count,
@@ -134,40 +227,89 @@ export class RobotProjection {
 
   /** Bytes held by the index, spare capacity included. */
   get byteSize(): number {
-    return this.ts.byteLength + this.cum.byteLength;
+    return 16 * this.capacity;
   }
 
-  /** First index whose timestamp is ≥ t. */
-  private lowerBound(t: number): number {
+  /** The block holding `revision` (< count): the last one for recent events, else a binary search. */
+  private blockOf(revision: number): number {
+    const starts = this.starts;
+    let hi = starts.length - 1;
+    if (revision >= starts[hi]!) return hi;
     let lo = 0;
-    let hi = this.count;
-    const ts = this.ts;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (ts[mid]! < t) lo = mid + 1;
-      else hi = mid;
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid]! <= revision) lo = mid;
+      else hi = mid - 1;
     }
     return lo;
   }
 
-  private reserve(capacity: number): void {
-    if (capacity <= this.ts.length) return;
-    const next = Math.max(capacity, Math.ceil(this.ts.length * this.growth), 16);
-    const ts = new Float64Array(next);
-    ts.set(this.ts.subarray(0, this.count));
-    const cum = new Float64Array(next);
-    cum.set(this.cum.subarray(0, this.count));
-    this.ts = ts;
-    this.cum = cum;
+  /** First revision whose timestamp is ≥ t (timestamps never decrease): a search over blocks, then in one. */
+  private lowerBound(t: number): number {
+    if (this.count === 0) return 0;
+    // Blocks holding events: all but possibly an empty last one.
+    let blocks = this.tsBlocks.length;
+    if (this.starts[blocks - 1]! >= this.count) blocks--;
+    let lo = 0;
+    let hi = blocks;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const used = Math.min(this.tsBlocks[mid]!.length, this.count - this.starts[mid]!);
+      if (this.tsBlocks[mid]![used - 1]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === blocks) return this.count;
+    const ts = this.tsBlocks[lo]!;
+    let first = 0;
+    let last = Math.min(ts.length, this.count - this.starts[lo]!);
+    while (first < last) {
+      const mid = (first + last) >>> 1;
+      if (ts[mid]! < t) first = mid + 1;
+      else last = mid;
+    }
+    return this.starts[lo]! + first;
+  }
+
+  /** The next block: the capacity grows by the robot's factor, within [MIN_BLOCK_EVENTS, MAX_BLOCK_EVENTS]. */
+  private nextBlockSize(): number {
+    const grown = Math.ceil(this.capacity * (this.growth - 1));
+    return Math.min(MAX_BLOCK_EVENTS, Math.max(MIN_BLOCK_EVENTS, grown));
+  }
+
+  private addBlock(events: number): void {
+    const { memory, offset } = carve(16 * events);
+    this.pushBlock(new Float64Array(memory, offset, events), new Float64Array(memory, offset + 8 * events, events));
+  }
+
+  private pushBlock(ts: Float64Array, cum: Float64Array): void {
+    const b = this.tsBlocks.length;
+    if ((b + 1) * SPAN_FIELDS > this.spanTable.length) {
+      const bigger = new Float64Array(this.spanTable.length * 2);
+      bigger.set(this.spanTable);
+      this.spanTable = bigger;
+    }
+    this.spanTable.set([memoryId(ts.buffer as SharedArrayBuffer), ts.byteOffset, memoryId(cum.buffer as SharedArrayBuffer), cum.byteOffset, ts.length], b * SPAN_FIELDS);
+    this.tsBlocks.push(ts);
+    this.cumBlocks.push(cum);
+    this.starts.push(this.capacity);
+    this.capacity += ts.length;
   }
 }
 
+/** The values in shared memory: the same array when they already are, else a copy. */
+function inSharedMemory(values: Float64Array): Float64Array {
+  if (values.buffer instanceof SharedArrayBuffer) return values;
+  const copy = new Float64Array(new SharedArrayBuffer(values.byteLength));
+  copy.set(values);
+  return copy;
+}
+
 /**
- * How much a robot's arrays grow when full: 1.3 to 1.5, by its name. The robots of a fleet report at
- * one pace; with one factor they would all outgrow their arrays in the same commit and reallocate
- * together — a thousand robots' copies in one turn of the event loop — where spread factors make
- * them do it a few at a time (`npx tsx bench/projection-growth.ts`, figures in BENCHMARKS.md).
- * Capacity stays within 1.5× of the events held.
+ * How much a robot's capacity grows with each new block: 1.3 to 1.5, by its name. The robots of a
+ * fleet report at one pace; with one factor they would all fill their blocks in the same commit and
+ * allocate together — a thousand robots' blocks in one turn of the event loop — where spread factors
+ * make them do it a few at a time (`npx tsx bench/projection-growth.ts`, figures in BENCHMARKS.md).
+ * Capacity stays within 1.5× of the events held (and one block of MAX_BLOCK_EVENTS past it).
  */
 export function growthFactor(name: string): number {
   return 1.3 + (fnv1a(name) & 1023) / 5120;

@@ -10,6 +10,7 @@ import {
   removeAbandonedTempFiles,
   removeCheckpoint,
   saveCheckpoint,
+  WRITE_PIECE_BYTES,
 } from '../../src/projections/checkpoint/checkpoint-file.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -23,16 +24,32 @@ afterEach(() => {
   dir.remove();
 });
 
+it('writes pieces of any size, gathered or whole, as one file in order', async () => {
+  const sizes = [0, 1, 7, WRITE_PIECE_BYTES, 3, WRITE_PIECE_BYTES - 3, 2 * WRITE_PIECE_BYTES + 5, 8, 0, 100_000];
+  let seed = 0;
+  const pieces = sizes.map((size) => {
+    const piece = new Uint8Array(new SharedArrayBuffer(size));
+    for (let i = 0; i < size; i++) piece[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    return piece;
+  });
+  const whole = Buffer.concat(pieces);
+  await saveCheckpoint(dir.path, pieces);
+  const loaded = await loadCheckpointBytes(dir.path);
+  expect(loaded?.equals(whole)).toBe(true);
+  expect(loaded?.buffer).toBeInstanceOf(SharedArrayBuffer);
+  expect(readdirSync(dir.path)).toEqual([CHECKPOINT_FILE]);
+});
+
 it('loads what was saved, byte for byte', async () => {
   const bytes = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 31) & 0xff));
-  await saveCheckpoint(dir.path, bytes);
+  await saveCheckpoint(dir.path, [bytes]);
   const loaded = await loadCheckpointBytes(dir.path);
   expect(loaded?.equals(bytes)).toBe(true);
 });
 
 it('replaces the previous checkpoint and leaves no temp files', async () => {
-  await saveCheckpoint(dir.path, Buffer.from('first, and longer than the second'));
-  await saveCheckpoint(dir.path, Buffer.from('second'));
+  await saveCheckpoint(dir.path, [Buffer.from('first, and longer than the second')]);
+  await saveCheckpoint(dir.path, [Buffer.from('second')]);
   expect((await loadCheckpointBytes(dir.path))?.toString()).toBe('second');
   expect(readdirSync(dir.path)).toEqual([CHECKPOINT_FILE]);
 });
@@ -42,7 +59,7 @@ it('answers null when there is no checkpoint', async () => {
 });
 
 it('removes the checkpoint, and ignores one that is already gone', async () => {
-  await saveCheckpoint(dir.path, Buffer.from('x'));
+  await saveCheckpoint(dir.path, [Buffer.from('x')]);
   await removeCheckpoint(dir.path);
   expect(await loadCheckpointBytes(dir.path)).toBeNull();
   await removeCheckpoint(dir.path);
@@ -52,7 +69,7 @@ it('removes the checkpoint, and ignores one that is already gone', async () => {
 it('rejects a failed save and removes its temp file', async () => {
   // A directory in the checkpoint's place: the rename over it fails.
   mkdirSync(join(dir.path, CHECKPOINT_FILE));
-  await expect(saveCheckpoint(dir.path, Buffer.from('x'))).rejects.toMatchObject({ code: expect.any(String) });
+  await expect(saveCheckpoint(dir.path, [Buffer.from('x')])).rejects.toMatchObject({ code: expect.any(String) });
   expect(readdirSync(dir.path)).toEqual([CHECKPOINT_FILE]);
 });
 
@@ -62,7 +79,7 @@ it('throws read errors other than a missing file', async () => {
 });
 
 it('throws when the data dir does not exist', async () => {
-  await expect(saveCheckpoint(join(dir.path, 'missing'), Buffer.from('x'))).rejects.toMatchObject({ code: 'ENOENT' });
+  await expect(saveCheckpoint(join(dir.path, 'missing'), [Buffer.from('x')])).rejects.toMatchObject({ code: 'ENOENT' });
 });
 
 it('removes temp files of dead processes and keeps those of live ones and everything else', async () => {

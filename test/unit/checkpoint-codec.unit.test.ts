@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/domain/errors.js';
-import { decodeCheckpoint, encodeCheckpoint } from '../../src/projections/checkpoint/codec.js';
+import { checkpointPieces, decodeCheckpoint, encodeCheckpoint, robotState } from '../../src/projections/checkpoint/codec.js';
 import { Projections } from '../../src/projections/projections.js';
 import { RobotProjection } from '../../src/projections/robot-projection.js';
 import { mulberry32, randomInt } from '../../bench/lib/random.js';
@@ -81,6 +81,37 @@ function expectInvalid(bytes: Buffer, reason: RegExp, expect_ = META): void {
   expect(error.message).toMatch(/^Projection checkpoint unusable: /);
   expect(error.message).toMatch(reason);
 }
+
+describe('checkpoint pieces', () => {
+  it('are the bytes of the sealed layout, read from robots whose events span many blocks', () => {
+    const random = mulberry32(11);
+    const fleet = new Projections();
+    for (let r = 0; r < 12; r++) {
+      const robot = new RobotProjection(`robot-${r}`, randomInt(random, 0, 8));
+      const n = randomInt(random, 0, 5000);
+      for (let from = 0; from < n; ) {
+        const chunk = Math.min(n - from, randomInt(random, 1, 400));
+        const events = new Float64Array(chunk * 3);
+        for (let i = 0; i < chunk; i++) events.set([random() * 100, random() * 100, from + i], i * 3);
+        robot.apply(from, events);
+        from += chunk;
+      }
+      if (n > 0) fleet.add(robot);
+    }
+    fleet.position = 987_654_321n;
+    const content = { meta: META, position: fleet.position.toString(), robots: Array.from(fleet.allRobots(), robotState) };
+    expect(content.robots.some((robot) => robot.timestamps.length > 10)).toBe(true);
+    const pieces = Buffer.concat([...checkpointPieces(content)]);
+    expect(pieces.equals(encodeCheckpoint(fleet, META))).toBe(true);
+    expectSame(decodeCheckpoint(pieces, META), fleet, 12);
+  });
+
+  it('refuses a robot whose pieces do not add up to its event count', () => {
+    const robot = robotState(randomRobot(mulberry32(1), 'short', 10));
+    const content = { meta: META, position: '1', robots: [{ ...robot, count: 11 }] };
+    expect(() => [...checkpointPieces(content)]).toThrow(/"short" has 11 events but 10 timestamps/);
+  });
+});
 
 describe('checkpoint round trip', () => {
   it.each([1, 2, 3])('reproduces a random fleet exactly (seed %i)', (seed) => {

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { distance, pathLength } from '../../src/domain/distance.js';
-import { growthFactor, RobotProjection } from '../../src/projections/robot-projection.js';
+import { growthFactor, MAX_BLOCK_EVENTS, RobotProjection } from '../../src/projections/robot-projection.js';
 import { mulberry32, randomInt } from '../../bench/lib/random.js';
 
 type Event = readonly [x: number, y: number, t: number];
@@ -203,7 +203,90 @@ describe('RobotProjection: growth', () => {
   });
 });
 
+describe('RobotProjection: blocks', () => {
+  /** `n` events of a walk along x with timestamps 10, 20, …, applied `chunk` at a time. */
+  function walk(name: string, n: number, chunk: number, initialCapacity = 16): RobotProjection {
+    const p = new RobotProjection(name, initialCapacity);
+    for (let from = 0; from < n; from += chunk) {
+      const events: Event[] = [];
+      for (let i = from; i < Math.min(n, from + chunk); i++) events.push([i * 2, 0, (i + 1) * 10]);
+      p.apply(from, pack(events));
+    }
+    return p;
+  }
+
+  it('answers every revision and every range across block boundaries, whatever the chunking', () => {
+    const n = 3000;
+    for (const chunk of [1, 7, 64, 3000]) {
+      const p = walk(`robot-${chunk}`, n, chunk, 5);
+      expect(p.eventCount).toBe(n);
+      for (let r = 0; r < n; r++) {
+        expect(p.timestampAt(r)).toBe((r + 1) * 10);
+        expect(p.cumulativeAt(r)).toBe(r * 2);
+      }
+      // Bounds on, between, before and after events, at every block's edges among them.
+      const { timestamps } = p.spans();
+      let edge = 0;
+      for (const block of timestamps) {
+        for (const r of [edge - 1, edge, edge + 1, edge + block.length - 1]) {
+          if (r < 0 || r >= n) continue;
+          const t = (r + 1) * 10;
+          expect(p.range(t, t)).toEqual({ first: r, end: r + 1 });
+          expect(p.range(t - 5, t + 5)).toEqual({ first: r, end: r + 1 });
+          expect(p.range(t + 1, t + 9)).toEqual({ first: r + 1, end: r + 1 });
+          expect(p.odometer(t, t + 10)).toBe(r + 1 < n ? 2 : 0);
+          expect(p.odometer(0, t)).toBe(r * 2);
+        }
+        edge += block.length;
+      }
+      expect(timestamps.length).toBeGreaterThan(5);
+      expect(p.range(0, 5)).toEqual({ first: 0, end: 0 });
+      expect(p.range(n * 10 + 1, Infinity)).toEqual({ first: n, end: n });
+      expect(Array.from(p.copyTimestamps(1234, 1240))).toEqual([12350, 12360, 12370, 12380, 12390, 12400]);
+      expect(p.copyTimestamps(n - 2, n + 10).length).toBe(2);
+      expect(p.copyTimestamps(n + 1, n + 10).length).toBe(0);
+    }
+  });
+
+  it('hands out its events as views of shared memory that later events never change', () => {
+    const p = walk('r', 500, 13);
+    const before = p.spans();
+    const copies = before.timestamps.map((block) => Array.from(block));
+    const cumulative = before.cumulative.map((block) => Array.from(block));
+    expect(before.timestamps.reduce((sum, block) => sum + block.length, 0)).toBe(500);
+    for (const block of [...before.timestamps, ...before.cumulative]) expect(block.buffer).toBeInstanceOf(SharedArrayBuffer);
+    p.apply(500, pack(Array.from({ length: 2000 }, (_, i): Event => [-i, 7, 6000 + i])));
+    expect(before.timestamps.map((block) => Array.from(block))).toEqual(copies);
+    expect(before.cumulative.map((block) => Array.from(block))).toEqual(cumulative);
+    expect(p.spans().timestamps.reduce((sum, block) => sum + block.length, 0)).toBe(2500);
+  });
+
+  it('adds blocks of at most MAX_BLOCK_EVENTS, holding at most 1.5× its events and one block', () => {
+    const n = 5 * MAX_BLOCK_EVENTS + 123;
+    const p = walk('long', n, 10_000);
+    const { timestamps } = p.spans();
+    expect(Math.max(...timestamps.map((block) => block.length))).toBe(MAX_BLOCK_EVENTS);
+    expect(p.byteSize).toBeLessThanOrEqual(16 * (1.5 * n + MAX_BLOCK_EVENTS));
+    expect(p.timestampAt(n - 1)).toBe(n * 10);
+    expect(p.odometer(0, Infinity)).toBe((n - 1) * 2);
+  });
+});
+
 describe('RobotProjection.adopt', () => {
+  it('keeps adopted arrays in shared memory as they are, and copies others into it', () => {
+    const shared = new Float64Array(new SharedArrayBuffer(24));
+    shared.set([0, 1, 2]);
+    const kept = RobotProjection.adopt('shared', shared, shared.slice(), 0, 0);
+    expect(kept.spans().timestamps[0]!.buffer).toBe(shared.buffer);
+    const copied = RobotProjection.adopt('private', Float64Array.of(0, 1, 2), Float64Array.of(0, 1, 2), 0, 0);
+    for (const block of [...copied.spans().timestamps, ...copied.spans().cumulative]) expect(block.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(copied.odometer(0, 2)).toBe(2);
+  });
+
+  it('refuses arrays of different lengths', () => {
+    expect(() => RobotProjection.adopt('odd', Float64Array.of(0, 1), Float64Array.of(0), 0, 0)).toThrow(/2 timestamps but 1 distances/);
+  });
+
   it('serves arrays built elsewhere and keeps applying after them', () => {
     const ts = Float64Array.of(0, 1, 2);
     const cum = Float64Array.of(0, 1, 2);

@@ -47,13 +47,12 @@ function body(request: ExportRequest, pages: AsyncIterable<Float64Array>): Async
 }
 
 function geoJsonRange({ robot, projection, startTime, endTime, first, count }: ExportRequest) {
-  // Views, not copies. The values of existing revisions never change, so a view stays right even
-  // if the projection grows (reallocates) or a rebuild replaces it while the export streams.
-  const timestamps = projection === undefined ? new Float64Array(0) : projection.timestamps().subarray(first, first + count);
+  // A copy of the range's timestamps, taken now: the values of existing revisions never change, so
+  // the copy stays right whatever the projection does (or a rebuild replaces it) while the export streams.
+  const timestamps = projection === undefined ? new Float64Array(0) : projection.copyTimestamps(first, first + count);
   let odometer: number | null = 0;
   if (projection !== undefined && count >= 2) {
-    const cumulative = projection.cumulative();
-    odometer = cumulative[first + count - 1]! - cumulative[first]!;
+    odometer = projection.cumulativeAt(first + count - 1) - projection.cumulativeAt(first);
     // Coordinates near ±1e308 can overflow the path length to Infinity (and Infinity − Infinity).
     if (!Number.isFinite(odometer)) odometer = null;
   }

@@ -2,32 +2,39 @@
 // the previous checkpoint or the new one, never a mix of the two.
 
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CheckpointContent } from './codec.js';
+import type { CheckpointMeta } from './codec.js';
+import type { SharedSnapshot } from './shared-snapshot.js';
 
 export const CHECKPOINT_FILE = 'projections.checkpoint';
 
 /** A save handed to the checkpoint thread (workers/save-checkpoint.ts). */
 export interface CheckpointSaveTask {
-  /** The robots' copied states, their arrays transferred (not copied again); laid out and sealed there. */
-  readonly content: CheckpointContent;
+  readonly meta: CheckpointMeta;
+  /** The position, in decimal. */
+  readonly position: string;
+  /** The robots' states, as locations in the projections' shared memory (not copies). */
+  readonly robots: SharedSnapshot;
   readonly dataDir: string;
 }
 
+/** Bytes written at a time: small pieces are gathered up to it, larger ones written from their own memory. */
+export const WRITE_PIECE_BYTES = 1 << 20;
+
 /**
- * Writes `bytes` as the checkpoint: to a temp file in the same dir (so the rename cannot cross file
- * systems), fsynced before the rename so the new name never points at unwritten data, then the dir
- * fsynced so the rename itself survives a power cut. The temp name is unique, so two processes
- * sharing the data dir never write into the same temp file.
+ * Writes the pieces, in order, as the checkpoint: to a temp file in the same dir (so the rename
+ * cannot cross file systems), fsynced before the rename so the new name never points at unwritten
+ * data, then the dir fsynced so the rename itself survives a power cut. The temp name is unique, so
+ * two processes sharing the data dir never write into the same temp file.
  */
-export async function saveCheckpoint(dataDir: string, bytes: Buffer): Promise<void> {
+export async function saveCheckpoint(dataDir: string, pieces: Iterable<Uint8Array>): Promise<void> {
   const target = join(dataDir, CHECKPOINT_FILE);
   const temp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const file = await open(temp, 'wx');
     try {
-      await file.writeFile(bytes);
+      await writePieces(file, pieces);
       await file.sync();
     } finally {
       await file.close();
@@ -40,13 +47,62 @@ export async function saveCheckpoint(dataDir: string, bytes: Buffer): Promise<vo
   await syncDir(dataDir);
 }
 
-/** The checkpoint's bytes, or null when there is none. */
+/** Writes the pieces in order, WRITE_PIECE_BYTES at a time. */
+async function writePieces(file: FileHandle, pieces: Iterable<Uint8Array>): Promise<void> {
+  const gather = Buffer.allocUnsafe(WRITE_PIECE_BYTES);
+  let gathered = 0;
+  let position = 0;
+  const write = async (bytes: Uint8Array): Promise<void> => {
+    for (let at = 0; at < bytes.length; ) {
+      const { bytesWritten } = await file.write(bytes, at, bytes.length - at, position);
+      at += bytesWritten;
+      position += bytesWritten;
+    }
+  };
+  for (const piece of pieces) {
+    for (let at = 0; at < piece.length; ) {
+      if (gathered === 0 && piece.length - at >= WRITE_PIECE_BYTES) {
+        await write(piece.subarray(at, at + WRITE_PIECE_BYTES));
+        at += WRITE_PIECE_BYTES;
+        continue;
+      }
+      const take = Math.min(WRITE_PIECE_BYTES - gathered, piece.length - at);
+      gather.set(piece.subarray(at, at + take), gathered);
+      gathered += take;
+      at += take;
+      if (gathered === WRITE_PIECE_BYTES) {
+        await write(gather);
+        gathered = 0;
+      }
+    }
+  }
+  if (gathered > 0) await write(gather.subarray(0, gathered));
+}
+
+/**
+ * The checkpoint's bytes, or null when there is none. They are read into shared memory: decoding
+ * makes the robots' arrays views of it, and those are handed to the checkpoint thread without a copy.
+ */
 export async function loadCheckpointBytes(dataDir: string): Promise<Buffer | null> {
+  let file: FileHandle;
   try {
-    return await readFile(join(dataDir, CHECKPOINT_FILE));
+    file = await open(join(dataDir, CHECKPOINT_FILE), 'r');
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return null;
     throw error;
+  }
+  try {
+    const { size } = await file.stat();
+    const bytes = Buffer.from(new SharedArrayBuffer(size));
+    let read = 0;
+    while (read < size) {
+      const { bytesRead } = await file.read(bytes, read, size - read, read);
+      if (bytesRead === 0) break; // truncated meanwhile: the digest check will say so
+      read += bytesRead;
+    }
+    return read === size ? bytes : bytes.subarray(0, read);
+  } finally {
+    await file.close();
   }
 }
 

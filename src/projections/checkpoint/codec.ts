@@ -57,9 +57,9 @@ export interface RobotState {
   readonly count: number;
   readonly x: number;
   readonly y: number;
-  /** `count` timestamps and `count` cumulative distances. */
-  readonly timestamps: Float64Array;
-  readonly cumulative: Float64Array;
+  /** `count` timestamps and `count` cumulative distances, each in pieces laid end to end. */
+  readonly timestamps: readonly Float64Array[];
+  readonly cumulative: readonly Float64Array[];
 }
 
 /**
@@ -74,19 +74,14 @@ export interface CheckpointContent {
   readonly robots: readonly RobotState[];
 }
 
-/** The robot's state; with `copy`, in arrays of its own (transferable, unaffected by later events). */
-export function robotState(robot: RobotProjection, copy: boolean): RobotState {
+/**
+ * The robot's state as it is now: views of its blocks, not copies. They stay right while the
+ * projection grows, and they are in shared memory, so a thread they are posted to reads them as is.
+ */
+export function robotState(robot: RobotProjection): RobotState {
   const [x, y] = robot.lastPosition();
-  const timestamps = robot.timestamps();
-  const cumulative = robot.cumulative();
-  return {
-    name: robot.name,
-    count: robot.eventCount,
-    x,
-    y,
-    timestamps: copy ? timestamps.slice() : timestamps,
-    cumulative: copy ? cumulative.slice() : cumulative,
-  };
+  const { timestamps, cumulative } = robot.spans();
+  return { name: robot.name, count: robot.eventCount, x, y, timestamps, cumulative };
 }
 
 /**
@@ -94,7 +89,7 @@ export function robotState(robot: RobotProjection, copy: boolean): RobotState {
  * projections as they are now.
  */
 export function snapshotCheckpoint(projections: Projections, meta: CheckpointMeta): Buffer {
-  const robots = Array.from(projections.allRobots(), (robot) => robotState(robot, false));
+  const robots = Array.from(projections.allRobots(), robotState);
   return layOutCheckpoint({ meta, position: projections.position.toString(), robots });
 }
 
@@ -103,6 +98,38 @@ export function snapshotCheckpoint(projections: Projections, meta: CheckpointMet
  * of its own. Robots are written sorted by name, so equal content gives equal bytes.
  */
 export function layOutCheckpoint(content: CheckpointContent): Buffer {
+  const body = checkpointBody(content);
+  // A fresh ArrayBuffer: zero-filled (so the digest is zero) and at offset 0.
+  const bytes = Buffer.from(new ArrayBuffer(body.length + DIGEST_BYTES));
+  let offset = 0;
+  for (const piece of body.pieces()) {
+    bytes.set(piece, offset);
+    offset += piece.length;
+  }
+  return bytes;
+}
+
+/**
+ * The whole checkpoint — body, then its SHA-256 — as byte pieces in file order, for writing without
+ * first laying it out in one buffer: the robots' arrays are yielded as views of their own memory
+ * (copied only to swap bytes on a big-endian host). The digest is computed as the pieces go by.
+ */
+export function* checkpointPieces(content: CheckpointContent): Generator<Uint8Array> {
+  const hash = createHash('sha256');
+  for (const piece of checkpointBody(content).pieces()) {
+    hash.update(piece);
+    yield piece;
+  }
+  yield hash.digest();
+}
+
+interface CheckpointBody {
+  /** Bytes before the digest. */
+  readonly length: number;
+  pieces(): Generator<Uint8Array>;
+}
+
+function checkpointBody(content: CheckpointContent): CheckpointBody {
   const { projectionVersion } = content.meta;
   if (!Number.isInteger(projectionVersion) || projectionVersion < 0 || projectionVersion > MAX_U32) {
     throw new RangeError(`projectionVersion must be an integer 0-${MAX_U32}, got ${projectionVersion}`);
@@ -113,39 +140,61 @@ export function layOutCheckpoint(content: CheckpointContent): Buffer {
   const identity = Buffer.from(content.meta.logIdentity, 'utf8');
   const position = Buffer.from(content.position, 'latin1');
   const names = robots.map((robot) => Buffer.from(robot.name, 'utf8'));
-  let size = HEADER_BYTES + stringBytes(identity.length) + stringBytes(position.length) + 8;
-  for (let i = 0; i < robots.length; i++) {
-    size += stringBytes(names[i]!.length) + ROBOT_FIXED_BYTES + 16 * robots[i]!.count;
-  }
-  const bodyEnd = size;
-
-  // A fresh ArrayBuffer: zero-filled (so padding is zero) and at offset 0 (so arrays are aligned).
-  const bytes = Buffer.from(new ArrayBuffer(bodyEnd + DIGEST_BYTES));
-  const view = new DataView(bytes.buffer);
-  MAGIC.copy(bytes, 0);
-  view.setUint32(8, FORMAT_VERSION, true);
-  view.setUint32(12, projectionVersion, true);
-  let offset = writeString(bytes, view, HEADER_BYTES, identity);
-  offset = writeString(bytes, view, offset, position);
-  view.setUint32(offset, robots.length, true);
-  offset += 8;
+  const headLength = HEADER_BYTES + stringBytes(identity.length) + stringBytes(position.length) + 8;
+  let length = headLength;
   for (let i = 0; i < robots.length; i++) {
     const robot = robots[i]!;
-    offset = writeString(bytes, view, offset, names[i]!);
-    view.setFloat64(offset, robot.count, true);
-    view.setFloat64(offset + 8, robot.x, true);
-    view.setFloat64(offset + 16, robot.y, true);
-    offset = writeArray(bytes, offset + ROBOT_FIXED_BYTES, robot.timestamps);
-    offset = writeArray(bytes, offset, robot.cumulative);
+    checkPieces(robot, robot.timestamps, 'timestamps');
+    checkPieces(robot, robot.cumulative, 'cumulative distances');
+    length += stringBytes(names[i]!.length) + ROBOT_FIXED_BYTES + 16 * robot.count;
   }
-  return bytes;
+  return {
+    length,
+    *pieces() {
+      const head = Buffer.alloc(headLength);
+      const view = new DataView(head.buffer, head.byteOffset, head.length);
+      MAGIC.copy(head, 0);
+      view.setUint32(8, FORMAT_VERSION, true);
+      view.setUint32(12, projectionVersion, true);
+      let offset = writeString(head, view, HEADER_BYTES, identity);
+      offset = writeString(head, view, offset, position);
+      view.setUint32(offset, robots.length, true);
+      yield head;
+      for (let i = 0; i < robots.length; i++) {
+        const robot = robots[i]!;
+        const name = names[i]!;
+        const fixed = Buffer.alloc(stringBytes(name.length) + ROBOT_FIXED_BYTES);
+        const fixedView = new DataView(fixed.buffer, fixed.byteOffset, fixed.length);
+        offset = writeString(fixed, fixedView, 0, name);
+        fixedView.setFloat64(offset, robot.count, true);
+        fixedView.setFloat64(offset + 8, robot.x, true);
+        fixedView.setFloat64(offset + 16, robot.y, true);
+        yield fixed;
+        for (const values of robot.timestamps) yield littleEndianBytes(values);
+        for (const values of robot.cumulative) yield littleEndianBytes(values);
+      }
+    },
+  };
+}
+
+function checkPieces(robot: RobotState, pieces: readonly Float64Array[], what: string): void {
+  let total = 0;
+  for (const piece of pieces) total += piece.length;
+  if (total !== robot.count) throw new RangeError(`robot ${JSON.stringify(robot.name)} has ${robot.count} events but ${total} ${what}`);
+}
+
+/** The values' bytes, little-endian: a view of their memory, or on a big-endian host a swapped copy. */
+function littleEndianBytes(values: Float64Array): Uint8Array {
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  return LITTLE_ENDIAN ? bytes : Buffer.from(bytes).swap64();
 }
 
 /**
  * Rebuilds the projections from checkpoint bytes, or throws TELEMETRY_CHECKPOINT_INVALID saying why
- * they cannot be used. When `bytes` is 8-byte aligned (and the host little-endian) the robots' arrays
- * are views of its memory, so the caller must not modify `bytes` afterwards; otherwise the bytes are
- * copied once. A robot's arrays are replaced by its own on its first apply, as they are exactly full.
+ * they cannot be used. When `bytes` is 8-byte aligned shared memory (as loadCheckpointBytes reads it)
+ * and the host little-endian, the robots' arrays are views of it, so the caller must not modify
+ * `bytes` afterwards; otherwise the bytes are copied once, into shared memory. Either way the arrays
+ * become the robots' first blocks, which checkpoints later hand to their thread without a copy.
  */
 export function decodeCheckpoint(bytes: Buffer, expect: CheckpointMeta): Projections {
   const length = bytes.length;
@@ -190,7 +239,7 @@ export function decodeCheckpoint(bytes: Buffer, expect: CheckpointMeta): Project
   if (!DECIMAL.test(positionText)) throw malformed(`position ${JSON.stringify(positionText)} is not a decimal integer`);
   checkPadding(bytes, layout.robotCount + 4, 4, 'robot count');
 
-  const file = LITTLE_ENDIAN && bytes.byteOffset % 8 === 0 ? bytes : alignedCopy(bytes);
+  const file = LITTLE_ENDIAN && bytes.byteOffset % 8 === 0 && bytes.buffer instanceof SharedArrayBuffer ? bytes : alignedCopy(bytes);
   const projections = new Projections();
   for (const robot of layout.robots) {
     const name = readString(bytes, view, robot.name, 'robot name');
@@ -268,13 +317,6 @@ function writeString(bytes: Buffer, view: DataView, offset: number, text: Buffer
   return offset + stringBytes(text.length);
 }
 
-function writeArray(bytes: Buffer, offset: number, values: Float64Array): number {
-  new Float64Array(bytes.buffer, bytes.byteOffset + offset, values.length).set(values);
-  const next = offset + 8 * values.length;
-  if (!LITTLE_ENDIAN) bytes.subarray(offset, next).swap64();
-  return next;
-}
-
 /** The UTF-8 string at `offset`, whose bounds readLayout has checked; its padding must be zero. */
 function readString(bytes: Buffer, view: DataView, offset: number, what: string): string {
   const length = view.getUint32(offset, true);
@@ -293,14 +335,13 @@ function checkPadding(bytes: Buffer, offset: number, length: number, what: strin
   }
 }
 
-/** The bytes, copied once into a fresh ArrayBuffer (offset 0, so every array in it is aligned). */
+/** The bytes, copied once into fresh shared memory (offset 0, so every array in it is aligned). */
 function alignedCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.from(new ArrayBuffer(bytes.length));
+  const copy = Buffer.from(new SharedArrayBuffer(bytes.length));
   bytes.copy(copy);
   return copy;
 }
 
-/** A view of `count` f64 at `offset` of `file`, which is aligned and private to us when byte-swapping. */
 function readArray(file: Buffer, offset: number, count: number): Float64Array {
   if (!LITTLE_ENDIAN) file.subarray(offset, offset + 8 * count).swap64();
   return new Float64Array(file.buffer, file.byteOffset + offset, count);
