@@ -66,7 +66,7 @@ export class RobotProjection {
     /** How much the capacity grows with each block (see growthFactor). */
     private readonly growth = growthFactor(name),
   ) {
-    if (initialCapacity > 0) this.addBlock(initialCapacity);
+    if (initialCapacity > 0) this.addBlock(Math.min(initialCapacity, MAX_BLOCK_EVENTS));
   }
 
   /**
@@ -206,7 +206,8 @@ export class RobotProjection {
 
   /** Distance travelled between the first and the last event inside [start, end]. */
   odometer(start: number, end: number): number {
-    const { first, end: stop } = this.range(start, end);
+    const first = this.lowerBound(start);
+    const stop = this.lowerBound(end + 1);
     if (stop - first < 2) return 0;
     return this.cumulativeAt(stop - 1) - this.cumulativeAt(first);
   }

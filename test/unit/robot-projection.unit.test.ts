@@ -261,6 +261,13 @@ describe('RobotProjection: blocks', () => {
     expect(p.spans().timestamps.reduce((sum, block) => sum + block.length, 0)).toBe(2500);
   });
 
+  it('caps a large initial capacity at one block of MAX_BLOCK_EVENTS', () => {
+    const p = new RobotProjection('eager', 4 * MAX_BLOCK_EVENTS);
+    expect(p.byteSize).toBe(16 * MAX_BLOCK_EVENTS);
+    p.apply(0, pack([[0, 0, 1], [3, 4, 2]]));
+    expect(p.odometer(0, 2)).toBe(5);
+  });
+
   it('adds blocks of at most MAX_BLOCK_EVENTS, holding at most 1.5× its events and one block', () => {
     const n = 5 * MAX_BLOCK_EVENTS + 123;
     const p = walk('long', n, 10_000);
