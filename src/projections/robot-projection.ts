@@ -59,6 +59,8 @@ export class RobotProjection {
   private count = 0;
   private lastX = 0;
   private lastY = 0;
+  /** The cumulative distance of the last event (0 before any): apply continues from it without a read. */
+  private total = 0;
 
   constructor(
     readonly name: string,
@@ -80,6 +82,7 @@ export class RobotProjection {
     if (ts.length > 0) {
       projection.pushBlock(inSharedMemory(ts), inSharedMemory(cum));
       projection.count = ts.length;
+      projection.total = cum[ts.length - 1]!;
     }
     projection.lastX = lastX;
     projection.lastY = lastY;
@@ -157,7 +160,7 @@ export class RobotProjection {
     let count = this.count;
     let x0 = this.lastX;
     let y0 = this.lastY;
-    let total = count === 0 ? 0 : this.cumulativeAt(count - 1);
+    let total = this.total;
     let i = skip * EVENT_STRIDE;
     while (i < events.length) {
       if (count === this.capacity) this.addBlock(this.nextBlockSize());
@@ -183,6 +186,7 @@ export class RobotProjection {
     this.count = count;
     this.lastX = x0;
     this.lastY = y0;
+    this.total = total;
   }
 
   /** Timestamp of the event at `revision` (which must exist). */
@@ -217,7 +221,7 @@ export class RobotProjection {
     const empty = this.count === 0;
     return {
       name: this.name,
-      odometer: empty ? NaN : this.cumulativeAt(last),
+      odometer: empty ? NaN : this.total,
       first_timestamp: empty ? NaN : this.timestampAt(0),
       last_timestamp: empty ? NaN : this.timestampAt(last),
       last_x: this.lastX,
