@@ -1,11 +1,17 @@
-// Group-commit cost of the embedded log beside the layout it replaced, measured in the same run:
+// Group-commit cost of the embedded log beside the layout it replaced and a candidate for the next,
+// measured in the same run:
 // R robots, K appends of one event per commit (what a live fleet of one-event frames writes).
 //
 //   - `log`: SqliteEventLog itself (format 2: rows keyed by position, per-stream chain, the
 //     per-stream index filled a tail at a time), through its public append();
 //   - `per-stream key`: the format-1 table, keyed by (stream, revision) with its contiguity
 //     trigger, the same rows inserted with plain prepared statements in one transaction (no adapter
-//     code at all, so the comparison flatters it).
+//     code at all, so the comparison flatters it);
+//   - `one row per commit`: a candidate layout, not the log's: each commit one row (a directory of
+//     (stream, first revision, count) and the events) and a `heads` row updated per stream per
+//     commit, so that other connections read exact heads; plain statements, like the format-1 peer.
+//     Such a log would check expected revisions against heads its writer holds (a comparison in
+//     memory, left out here) and build the per-stream index later, outside commits (not measured).
 //
 //   npx tsx bench/log-layouts.ts [--robots 1000] [--per-commit 1000] [--seconds 5]
 
@@ -117,4 +123,41 @@ const replaced = await withDir(async (dir) => {
   }
 });
 
-process.stdout.write(`${JSON.stringify({ robots, per_commit: perCommit, seconds, results: [current, replaced] }, null, 2)}\n`);
+const ONE_ROW_PER_COMMIT = `
+  CREATE TABLE commits (position INTEGER PRIMARY KEY, directory BLOB NOT NULL, events BLOB NOT NULL) STRICT;
+  CREATE TABLE heads (stream_id INTEGER PRIMARY KEY, next_rev INTEGER NOT NULL, last_position INTEGER) STRICT;`;
+
+const candidate = await withDir(async (dir) => {
+  const db = new Database(join(dir, 'events.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(ONE_ROW_PER_COMMIT);
+  const addHead = db.prepare('INSERT INTO heads (stream_id, next_rev, last_position) VALUES (?, 0, NULL)');
+  for (let r = 0; r < robots; r++) addHead.run(r + 1);
+  const insert = db.prepare('INSERT INTO commits (position, directory, events) VALUES (?, ?, ?)');
+  const advance = db.prepare('UPDATE heads SET next_rev = ?, last_position = ? WHERE stream_id = ?');
+  const next = new Array<number>(robots).fill(0);
+  const commit = db
+    .transaction((round: number) => {
+      const directory = new Float64Array(perCommit * 3);
+      const events = new Float64Array(perCommit * 3);
+      for (let j = 0; j < perCommit; j++) {
+        const r = robotOf(round, j);
+        directory.set([r + 1, next[r]!, 1], j * 3);
+        events.set([j, -j, round], j * 3);
+      }
+      insert.run(round + 1, Buffer.from(directory.buffer), Buffer.from(events.buffer));
+      for (let j = 0; j < perCommit; j++) {
+        const r = robotOf(round, j);
+        advance.run(++next[r]!, round + 1, r + 1);
+      }
+    })
+    .immediate.bind(null);
+  try {
+    return await measure('one row per commit (candidate)', commit);
+  } finally {
+    db.close();
+  }
+});
+
+process.stdout.write(`${JSON.stringify({ robots, per_commit: perCommit, seconds, results: [current, replaced, candidate] }, null, 2)}\n`);
