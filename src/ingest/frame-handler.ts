@@ -44,38 +44,37 @@ export class FrameHandler {
     const frame = replies.open();
     const text = this.decoder.decode(message, isBinary);
     if (text instanceof FrameRejection) {
-      frame.statuses[0] = text.status;
-      frame.seal();
+      frame.answer(0, text.status);
+      frame.seal(1);
       return;
     }
     if (this.draining) {
-      forEachLineAt(text, (_start, _end, slot) => (frame.statuses[slot] = ERR_SHUTTING_DOWN));
-      frame.seal();
+      frame.seal(forEachLineAt(text, (_start, _end, slot) => frame.answer(slot, ERR_SHUTTING_DOWN)));
       return;
     }
     const { reader, router } = this;
     const { fields } = reader;
     if (rate !== null) rate.refill(performance.now());
-    forEachLineAt(text, (start, end, slot) => {
+    const lines = forEachLineAt(text, (start, end, slot) => {
       if (rate !== null && !rate.take()) {
-        frame.statuses[slot] = ERR_RATE_LIMITED;
+        frame.answer(slot, ERR_RATE_LIMITED);
         return;
       }
       const reason = reader.read(text, start, end);
       if (reason !== null) {
-        frame.statuses[slot] = this.errorReplyFor(reason);
+        frame.answer(slot, this.errorReplyFor(reason));
         return;
       }
       const robot = reader.robot;
       if (access !== null && !allowsRobot(access, robot)) {
-        frame.statuses[slot] = ERR_FORBIDDEN_ROBOT;
+        frame.answer(slot, ERR_FORBIDDEN_ROBOT);
         return;
       }
       frame.expect();
       // A full mailbox settles the slot here: not queued, so the frame does not wait on it.
       if (!router.route(robot, fields.event, frame, slot)) frame.settle(slot, ERR_BUSY);
     });
-    frame.seal();
+    frame.seal(lines);
   }
 
   private errorReplyFor(reason: string): string {

@@ -7,6 +7,7 @@
 // reply", for the profile and the command).
 
 import type { ReplySink } from '../actors/reply-sink.js';
+import { OK } from '../domain/outcome.js';
 
 export interface ReplyChannel {
   /** Sends one reply frame; not called once the connection is closed. */
@@ -15,13 +16,22 @@ export interface ReplyChannel {
   cork?(sends: () => void): void;
 }
 
-/** Counts each status line sent (metrics): called once per event, so it must stay cheap. */
+/** Counts the status lines sent (metrics): called per frame and status, so it must stay cheap. */
 export interface StatusTally {
-  count(status: string): void;
+  /** `n` more lines with `status`. */
+  count(status: string, n?: number): void;
 }
 
+/**
+ * One frame's reply. Almost every frame is answered OK on every line, so only the statuses that
+ * are not OK are kept (by line), and an all-OK reply is one shared string per line count: a frame
+ * allocates no array of statuses and no reply text of its own.
+ */
 export class FrameReply implements ReplySink {
-  readonly statuses: string[] = [];
+  /** Statuses other than OK, by line; null while every line so far is OK. */
+  private others: Array<string | undefined> | null = null;
+  private okLines = 0;
+  private lines = 0;
   private unsettled = 0;
   private sealed = false;
 
@@ -32,13 +42,20 @@ export class FrameReply implements ReplySink {
     this.unsettled++;
   }
 
+  /** Answers line `slot` at once: a line refused before any actor saw it, or a refused frame (slot 0). */
+  answer(slot: number, status: string): void {
+    if (status === OK) this.okLines++;
+    else (this.others ??= [])[slot] = status;
+  }
+
   settle(slot: number, status: string): void {
-    this.statuses[slot] = status;
+    this.answer(slot, status);
     if (--this.unsettled === 0 && this.sealed) this.connection.requestFlush();
   }
 
-  /** Every line of the frame has been read: the reply goes once the outstanding events settle. */
-  seal(): void {
+  /** All `lines` lines of the frame have been read: the reply goes once the outstanding events settle. */
+  seal(lines: number): void {
+    this.lines = lines;
     this.sealed = true;
     if (this.unsettled === 0) this.connection.requestFlush();
   }
@@ -46,6 +63,36 @@ export class FrameReply implements ReplySink {
   get complete(): boolean {
     return this.sealed && this.unsettled === 0;
   }
+
+  /** The reply frame: one status per line, in line order. */
+  text(): string {
+    const others = this.others;
+    if (others === null) return allOk(this.lines);
+    const statuses = new Array<string>(this.lines);
+    for (let i = 0; i < this.lines; i++) statuses[i] = others[i] ?? OK;
+    return statuses.join('\n');
+  }
+
+  /** Counts the frame's status lines into `tally`. */
+  countInto(tally: StatusTally): void {
+    if (this.okLines > 0) tally.count(OK, this.okLines);
+    const others = this.others;
+    if (others === null) return;
+    for (let i = 0; i < others.length; i++) {
+      const status = others[i];
+      if (status !== undefined) tally.count(status);
+    }
+  }
+}
+
+/** All-OK replies by line count, made once each: frames of a fleet come in a few sizes. */
+const ALL_OK: string[] = [];
+const MAX_CACHED_LINES = 4096;
+
+function allOk(lines: number): string {
+  if (lines === 0) return '';
+  if (lines > MAX_CACHED_LINES) return `${'OK\n'.repeat(lines - 1)}OK`;
+  return (ALL_OK[lines] ??= `${'OK\n'.repeat(lines - 1)}OK`);
 }
 
 export class ConnectionReplies {
@@ -61,13 +108,10 @@ export class ConnectionReplies {
     while (this.head < this.queue.length && this.queue[this.head]!.complete) {
       const frame = this.queue[this.head++]!;
       // Counted even when the socket is gone: the events were decided (and maybe stored) all the same.
-      if (this.tally !== null) {
-        const statuses = frame.statuses;
-        for (let i = 0; i < statuses.length; i++) this.tally.count(statuses[i]!);
-      }
+      if (this.tally !== null) frame.countInto(this.tally);
       if (this.closed) continue;
       try {
-        this.channel.send(frame.statuses.join('\n'));
+        this.channel.send(frame.text());
       } catch {
         // The socket went away between our last look and this send: nothing left to answer to.
         this.closed = true;

@@ -34,13 +34,13 @@ export class OutcomeTally implements StatusTally {
     for (const status of knownErrors) this.errorSlot(status);
   }
 
-  /** One status line sent (or due to a closed connection): called per event, so kept to compares. */
-  count(status: string): void {
+  /** `n` status lines sent (or due to a closed connection): called per frame and status, so kept to compares. */
+  count(status: string, n = 1): void {
     // Identity first: the actor and the frame handler hand out the shared constants.
-    if (status === OK) this.counts[OK_SLOT]!++;
-    else if (status === DUP) this.counts[DUP_SLOT]!++;
-    else if (status === STALE) this.counts[STALE_SLOT]!++;
-    else this.counts[this.errorSlot(status)]!++;
+    if (status === OK) this.counts[OK_SLOT]! += n;
+    else if (status === DUP) this.counts[DUP_SLOT]! += n;
+    else if (status === STALE) this.counts[STALE_SLOT]! += n;
+    else this.counts[this.errorSlot(status)]! += n;
   }
 
   /** Every series, zero counts included; `reason` is null except for `err`. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectionReplies } from '../../src/ingest/frame-reply.js';
+import { OutcomeTally, type Outcome } from '../../src/metrics/outcome-tally.js';
 
 function connection() {
   const sent: string[] = [];
@@ -28,11 +29,11 @@ describe('ConnectionReplies', () => {
     const first = replies.open();
     first.expect();
     first.expect();
-    first.statuses[2] = 'ERR empty event';
-    first.seal();
+    first.answer(2, 'ERR empty event');
+    first.seal(3);
     const second = replies.open();
     second.expect();
-    second.seal();
+    second.seal(1);
     second.settle(0, 'OK');
     await endOfBurst();
     expect(sent).toEqual([]); // the second frame waits for the first
@@ -48,8 +49,8 @@ describe('ConnectionReplies', () => {
   it('answers a frame with no outstanding events as soon as it is sealed', async () => {
     const { replies, sent } = connection();
     const frame = replies.open();
-    frame.statuses[0] = 'ERR binary frames are not accepted; send text frames';
-    frame.seal();
+    frame.answer(0, 'ERR binary frames are not accepted; send text frames');
+    frame.seal(1);
     await endOfBurst();
     expect(sent).toEqual(['ERR binary frames are not accepted; send text frames']);
   });
@@ -59,7 +60,7 @@ describe('ConnectionReplies', () => {
     const frames = Array.from({ length: 50 }, () => {
       const frame = replies.open();
       frame.expect();
-      frame.seal();
+      frame.seal(1);
       return frame;
     });
     frames.forEach((frame, i) => frame.settle(0, i % 2 === 0 ? 'OK' : 'DUP'));
@@ -72,16 +73,50 @@ describe('ConnectionReplies', () => {
     const { replies, sent, fail } = connection();
     const a = replies.open();
     a.expect();
-    a.seal();
+    a.seal(1);
     fail();
     expect(() => a.settle(0, 'OK')).not.toThrow();
     const b = replies.open();
     b.expect();
-    b.seal();
+    b.seal(1);
     b.settle(0, 'OK');
     await endOfBurst();
     expect(sent).toEqual([]);
     replies.close();
     expect(replies.pending).toBe(0);
+  });
+
+  it('answers every line in order whichever order the lines settle in, OK or not, and counts each once', async () => {
+    const tally = new OutcomeTally();
+    const sent: string[] = [];
+    const replies = new ConnectionReplies({ send: (reply) => void sent.push(reply) }, tally);
+    const statuses = Array.from({ length: 100 }, (_, i) => (i % 17 === 3 ? 'DUP' : i % 29 === 5 ? 'ERR busy, retry' : 'OK'));
+    const mixed = replies.open();
+    const allOk = replies.open();
+    for (const frame of [mixed, allOk]) for (let i = 0; i < 100; i++) frame.expect();
+    mixed.seal(100);
+    allOk.seal(100);
+    const order = Array.from({ length: 100 }, (_, i) => (i * 37) % 100);
+    for (const i of order) {
+      mixed.settle(i, statuses[i]!);
+      allOk.settle(i, 'OK');
+    }
+    await endOfBurst();
+    expect(sent).toEqual([statuses.join('\n'), Array(100).fill('OK').join('\n')]);
+    const counts = new Map<string, number>();
+    tally.forEach((outcome: Outcome, reason, count) => count > 0 && counts.set(reason ?? outcome, count));
+    const expected = new Map<string, number>();
+    for (const status of [...statuses, ...Array<string>(100).fill('OK')]) {
+      const key = status === 'OK' ? 'ok' : status === 'DUP' ? 'dup' : status.slice(4);
+      expected.set(key, (expected.get(key) ?? 0) + 1);
+    }
+    expect(counts).toEqual(expected);
+  });
+
+  it('answers an empty frame with an empty reply', async () => {
+    const { replies, sent } = connection();
+    replies.open().seal(0);
+    await endOfBurst();
+    expect(sent).toEqual(['']);
   });
 });
