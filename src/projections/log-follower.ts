@@ -2,7 +2,7 @@
 // catch-up first, then live. Projections never advance from what ingest merely received.
 
 import type { Logger } from 'pino';
-import type { EventLog, LogPosition, RecordedChunk, Subscription } from '../store/event-log.js';
+import type { EventLog, LogPosition, Subscription } from '../store/event-log.js';
 import type { Projections } from './projections.js';
 
 const RESUBSCRIBE_DELAY_MS = 1000;
@@ -21,10 +21,11 @@ export class LogFollower {
     private readonly projections: Projections,
     private readonly logger: Logger,
     /**
-     * Called after each batch of chunks is applied (the checkpointer counts events here; the live
-     * feed learns which robots moved). The chunks are only valid during the call.
+     * Called after each batch of chunks is applied, with the first `count` entries of `streams`
+     * naming their robots (the checkpointer counts events here; the live feed learns which robots
+     * moved). Valid only during the call.
      */
-    private readonly onApplied: (chunks: readonly RecordedChunk[]) => void = () => undefined,
+    private readonly onApplied: (streams: readonly string[], count: number) => void = () => undefined,
   ) {
     this.caughtUp = new Promise((resolve) => (this.markCaughtUp = resolve));
   }
@@ -67,7 +68,12 @@ export class LogFollower {
       onChunks: (chunks) => {
         this.projections.apply(chunks);
         if (this.waiters.length > 0) this.wakeWaiters();
-        this.onApplied(chunks);
+        this.onApplied(chunks.map((chunk) => chunk.stream), chunks.length);
+      },
+      onColumns: (columns) => {
+        this.projections.applyColumns(columns);
+        if (this.waiters.length > 0) this.wakeWaiters();
+        this.onApplied(columns.streams, columns.count);
       },
       onCaughtUp: (position) => {
         this.logger.info({ position: position.toString() }, 'projections caught up with the log');

@@ -255,14 +255,14 @@ export class ProjectionService {
   }
 
   private newFollower(projections: Projections): LogFollower {
-    return new LogFollower(this.log, projections, this.logger, (chunks) => {
+    return new LogFollower(this.log, projections, this.logger, (streams, count) => {
       // A rebuild's follower catches up beside the serving one: only the serving one reports.
       if (projections !== this.projections) return;
       this.checkpointer?.advanced();
       const listeners = this.changeListeners;
       if (listeners.length === 0) return;
-      for (const chunk of chunks) {
-        for (const listener of listeners) listener(chunk.stream);
+      for (let i = 0; i < count; i++) {
+        for (const listener of listeners) listener(streams[i]!);
       }
     });
   }

@@ -1,6 +1,6 @@
 // All robots' read models and the log position they reflect.
 
-import { LOG_START, type LogPosition, type RecordedChunk } from '../store/event-log.js';
+import { LOG_START, type ChunkColumns, type LogPosition, type RecordedChunk } from '../store/event-log.js';
 import { RobotProjection, type RobotSummary } from './robot-projection.js';
 
 export class Projections {
@@ -20,6 +20,21 @@ export class Projections {
       this.events += robot.eventCount - before;
       if (chunk.position > this.position) this.position = chunk.position;
     }
+  }
+
+  /** Applies committed chunks given as columns (the embedded log's own commits), in log order. */
+  applyColumns(columns: ChunkColumns): void {
+    for (let i = 0; i < columns.count; i++) {
+      const stream = columns.streams[i]!;
+      let robot = this.robots.get(stream);
+      if (robot === undefined) robot = this.add(new RobotProjection(stream));
+      const before = robot.eventCount;
+      robot.apply(columns.firstRevisions[i]!, columns.events, columns.eventStarts[i]!, columns.counts[i]!);
+      this.events += robot.eventCount - before;
+    }
+    if (columns.count === 0) return;
+    const last = BigInt(columns.positions[columns.count - 1]!);
+    if (last > this.position) this.position = last;
   }
 
   add(robot: RobotProjection): RobotProjection {

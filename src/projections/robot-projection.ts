@@ -147,11 +147,11 @@ export class RobotProjection {
   }
 
   /**
-   * Applies events starting at stream revision `firstRevision`. Events already applied are skipped,
-   * so replaying an overlapping range is harmless; a gap means events were lost upstream and throws.
+   * Applies `n` events starting at stream revision `firstRevision`, read from event `from` of
+   * `events` (by default all of them). Events already applied are skipped, so replaying an
+   * overlapping range is harmless; a gap means events were lost upstream and throws.
    */
-  apply(firstRevision: number, events: Float64Array): void {
-    const n = events.length / EVENT_STRIDE;
+  apply(firstRevision: number, events: Float64Array, from = 0, n = events.length / EVENT_STRIDE - from): void {
     if (firstRevision > this.count) {
       throw new Error(`projection of ${this.name} has ${this.count} events; cannot apply revision ${firstRevision}`);
     }
@@ -161,15 +161,16 @@ export class RobotProjection {
     let x0 = this.lastX;
     let y0 = this.lastY;
     let total = this.total;
-    let i = skip * EVENT_STRIDE;
-    while (i < events.length) {
+    let i = (from + skip) * EVENT_STRIDE;
+    const end = (from + n) * EVENT_STRIDE;
+    while (i < end) {
       if (count === this.capacity) this.addBlock(this.nextBlockSize());
       const b = this.tsBlocks.length - 1;
       const ts = this.tsBlocks[b]!;
       const cum = this.cumBlocks[b]!;
       const start = this.starts[b]!;
       // Fill the block as far as it and the events go, then the next.
-      const stop = Math.min(events.length, i + (start + ts.length - count) * EVENT_STRIDE);
+      const stop = Math.min(end, i + (start + ts.length - count) * EVENT_STRIDE);
       let at = count - start;
       for (; i < stop; i += EVENT_STRIDE) {
         const x = events[i]!;

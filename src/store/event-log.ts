@@ -80,9 +80,46 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+/**
+ * Committed chunks as columns: chunk i (of `count`) is `counts[i]` events of `streams[i]` from
+ * revision `firstRevisions[i]`, the (x, y, timestamp) triples from event `eventStarts[i]` of
+ * `events`, ending at log position `positions[i]`. What a log that commits in rounds can hand on
+ * without an object, a BigInt and a view per chunk (see SubscriptionHandler.onColumns).
+ */
+export interface ChunkColumns {
+  readonly count: number;
+  readonly streams: readonly string[];
+  readonly firstRevisions: Float64Array;
+  readonly positions: Float64Array;
+  readonly eventStarts: Int32Array;
+  readonly counts: Int32Array;
+  readonly events: Float64Array;
+}
+
+/** The columns as chunk objects, for handlers that take only those. */
+export function columnsToChunks(columns: ChunkColumns): RecordedChunk[] {
+  const chunks = new Array<RecordedChunk>(columns.count);
+  for (let i = 0; i < columns.count; i++) {
+    const start = columns.eventStarts[i]! * EVENT_STRIDE;
+    chunks[i] = {
+      position: BigInt(columns.positions[i]!),
+      stream: columns.streams[i]!,
+      firstRevision: BigInt(columns.firstRevisions[i]!),
+      events: columns.events.subarray(start, start + columns.counts[i]! * EVENT_STRIDE),
+    };
+  }
+  return chunks;
+}
+
 export interface SubscriptionHandler {
   /** Called with chunks in log order. Chunks must not be kept beyond the call without copying. */
   onChunks(chunks: readonly RecordedChunk[]): void;
+  /**
+   * Optional: a log that has committed chunks as columns (the embedded log, for its own commits)
+   * calls this instead of onChunks, with the same chunks in the same order. Valid only during the
+   * call. Handlers without it get chunk objects.
+   */
+  onColumns?(columns: ChunkColumns): void;
   /** Called once the subscription has delivered everything committed when it started. */
   onCaughtUp?(position: LogPosition): void;
   /** The subscription failed and will not deliver more. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/domain/errors.js';
-import { LOG_START, type RecordedChunk, type Subscription } from '../../src/store/event-log.js';
+import { columnsToChunks, LOG_START, type RecordedChunk, type Subscription } from '../../src/store/event-log.js';
 import { LOG_FILE_NAME } from '../../src/store/sqlite/schema.js';
 import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
 import { block, eventLogContract, joined, readWholeStream, series, values } from '../contract/event-log.contract.js';
@@ -32,6 +32,15 @@ for (const [label, indexEveryRows] of [['', undefined], [', indexing every row',
       },
     };
   });
+}
+
+/** Chunks copied out of the call that delivered them (their views are only valid during it). */
+function copies(chunks: readonly RecordedChunk[]): RecordedChunk[] {
+  return chunks.map((chunk) => ({ ...chunk, events: chunk.events.slice() }));
+}
+
+function chunkFields(chunk: RecordedChunk) {
+  return { position: chunk.position, stream: chunk.stream, firstRevision: chunk.firstRevision, events: Array.from(chunk.events) };
 }
 
 describe('SqliteEventLog specifics', () => {
@@ -244,6 +253,49 @@ describe('SqliteEventLog specifics', () => {
     await closedP;
 
     expect(deliveries).toHaveLength(1);
+  });
+
+  it('hands its own commits to a handler that takes columns as the same chunks, in order, that another handler gets as objects', async () => {
+    const log = open({ pollIntervalMs: 0 });
+    const asObjects: RecordedChunk[] = [];
+    const asColumns: RecordedChunk[] = [];
+    let columnCalls = 0;
+    const live: Array<Promise<void>> = [];
+    for (const handler of [
+      { onChunks: (chunks: readonly RecordedChunk[]) => void asObjects.push(...copies(chunks)) },
+      {
+        onChunks: (chunks: readonly RecordedChunk[]) => void asColumns.push(...copies(chunks)),
+        onColumns: (columns: Parameters<typeof columnsToChunks>[0]) => {
+          columnCalls++;
+          asColumns.push(...copies(columnsToChunks(columns)));
+        },
+      },
+    ]) {
+      live.push(new Promise<void>((resolve) => subscriptions.push(log.subscribe(LOG_START, { ...handler, onCaughtUp: () => resolve() }))));
+    }
+    await Promise.all(live);
+    // A round of appends with a refused one among them, a single append, and one split into rows.
+    await log.append('robot-a', series(1, 2), 'no_stream');
+    const round = await log.appendMany({
+      streams: ['robot-a', 'robot-b', 'robot-c'],
+      expected: Float64Array.of(1, -1, 5),
+      counts: Int32Array.of(3, 1, 2),
+      events: series(10, 6),
+    });
+    expect(Array.from(round.firstRevisions)).toEqual([2, 0, -1]);
+    await log.append('robot-b', series(20, 2500), 0n);
+    expect(columnCalls).toBeGreaterThanOrEqual(3);
+    expect(asColumns.map(chunkFields)).toEqual(asObjects.map(chunkFields));
+    // And what was handed on live is what the log stored.
+    expect(asObjects.map(chunkFields)).toEqual((await log.readAll(LOG_START, 100_000)).map(chunkFields));
+    expect(asObjects.map((chunk) => [chunk.stream, chunk.firstRevision, chunk.events.length / 3])).toEqual([
+      ['robot-a', 0n, 2],
+      ['robot-a', 2n, 3],
+      ['robot-b', 0n, 1],
+      ['robot-b', 1n, 1024],
+      ['robot-b', 1025n, 1024],
+      ['robot-b', 2049n, 452],
+    ]);
   });
 
   it('reads another instance’s commits through a read-only instance', async () => {

@@ -22,6 +22,7 @@ import {
   type AppendBatch,
   type AppendResult,
   type BatchResult,
+  type ChunkColumns,
   type CommitListener,
   type EventLog,
   type ExpectedRevision,
@@ -233,13 +234,24 @@ export class SqliteEventLog implements EventLog {
     this.commitFailed = false;
     this.commitListener?.(outcome.firstRevisions.length, outcome.seconds);
     for (const [name, id] of outcome.created) this.remember(name, id);
-    const chunks: RecordedChunk[] = [];
+    // Each request's stored rows as columns over its own events (an appendMany is one request).
+    const committed: ChunkColumns[] = [];
     const firstRows = new Array<number>(requests.length);
     let at = 0;
     let row = 0;
     for (let r = 0; r < requests.length; r++) {
       const { streams, counts, events } = requests[r]!.batch;
       firstRows[r] = row;
+      const rowsOfRequest = rowCount(counts);
+      const columns = {
+        count: 0,
+        streams: new Array<string>(rowsOfRequest),
+        firstRevisions: new Float64Array(rowsOfRequest),
+        positions: new Float64Array(rowsOfRequest),
+        eventStarts: new Int32Array(rowsOfRequest),
+        counts: new Int32Array(rowsOfRequest),
+        events,
+      };
       let offset = 0;
       for (let i = 0; i < streams.length; i++, at++) {
         const count = counts[i]!;
@@ -248,20 +260,21 @@ export class SqliteEventLog implements EventLog {
         if (first >= 0) {
           for (let k = 0; k < rows; k++) {
             const from = k * MAX_ROW_EVENTS;
-            chunks.push({
-              position: BigInt(outcome.rowPositions[row + k]!),
-              stream: streams[i]!,
-              firstRevision: BigInt(first + from),
-              events: events.subarray((offset + from) * EVENT_STRIDE, (offset + Math.min(count, from + MAX_ROW_EVENTS)) * EVENT_STRIDE),
-            });
+            const c = columns.count++;
+            columns.streams[c] = streams[i]!;
+            columns.firstRevisions[c] = first + from;
+            columns.positions[c] = outcome.rowPositions[row + k]!;
+            columns.eventStarts[c] = offset + from;
+            columns.counts[c] = Math.min(count - from, MAX_ROW_EVENTS);
           }
         }
         offset += count;
         row += rows;
       }
+      if (columns.count > 0) committed.push(columns);
     }
     // Readers see a commit before its writers are answered: an acknowledged event is readable.
-    this.hub.committed(chunks);
+    for (const columns of committed) this.hub.committed(columns);
     at = 0;
     for (let r = 0; r < requests.length; r++) {
       const request = requests[r]!;
@@ -470,4 +483,11 @@ function concat(parts: Float64Array[], eventTotal: number): Float64Array {
     offset += part.length;
   }
   return out;
+}
+
+/** Rows a batch of appends is stored in (an append of more than MAX_ROW_EVENTS is split). */
+function rowCount(counts: Int32Array): number {
+  let rows = 0;
+  for (let i = 0; i < counts.length; i++) rows += Math.ceil(counts[i]! / MAX_ROW_EVENTS);
+  return rows;
 }

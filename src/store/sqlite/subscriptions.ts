@@ -4,9 +4,10 @@
 // loop between pages, then goes live. Live delivery takes this process's commits straight from
 // the committer when they directly follow what the subscriber has seen, and reads from the
 // database otherwise: positions are contiguous, so any gap means another process wrote, and a
-// poll catches those writes when this process is idle.
+// poll catches those writes when this process is idle. The committer hands them on as columns, to
+// handlers that take columns (the projections), and as chunk objects, made once, to the others.
 
-import type { LogPosition, RecordedChunk, Subscription, SubscriptionHandler } from '../event-log.js';
+import { columnsToChunks, type ChunkColumns, type LogPosition, type RecordedChunk, type Subscription, type SubscriptionHandler } from '../event-log.js';
 
 const PAGE_EVENTS = 65_536;
 
@@ -36,6 +37,14 @@ class SqliteSubscription implements Subscription {
     this.handler.onChunks(chunks);
   }
 
+  /** Live chunks of this process's commit, as columns when the handler takes them. */
+  deliverCommitted(columns: ChunkColumns, chunks: () => RecordedChunk[]): void {
+    if (columns.count === 0 || this.closed) return;
+    this.position = columns.positions[columns.count - 1]!;
+    if (this.handler.onColumns !== undefined) this.handler.onColumns(columns);
+    else this.handler.onChunks(chunks());
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.owner.remove(this);
@@ -63,13 +72,15 @@ export class SubscriptionHub {
     if (this.subscriptions.size === 0) this.stopPolling();
   }
 
-  /** This process committed `chunks` (contiguous positions, in order). */
-  committed(chunks: RecordedChunk[]): void {
-    if (chunks.length === 0) return;
-    const first = Number(chunks[0]!.position);
+  /** This process committed `columns` (contiguous positions, in order). */
+  committed(columns: ChunkColumns): void {
+    if (columns.count === 0) return;
+    const first = columns.positions[0]!;
+    let chunks: RecordedChunk[] | undefined;
+    const asChunks = (): RecordedChunk[] => (chunks ??= columnsToChunks(columns));
     for (const subscription of this.subscriptions) {
       if (!subscription.live) continue;
-      if (subscription.position === first - 1) this.guard(subscription, () => subscription.deliver(chunks));
+      if (subscription.position === first - 1) this.guard(subscription, () => subscription.deliverCommitted(columns, asChunks));
       else this.pull(subscription);
     }
   }
