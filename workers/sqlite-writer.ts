@@ -10,6 +10,11 @@ import type { WriterReply, WriterRequest, WriterStart } from '../src/store/sqlit
 const { dataDir, indexEveryRows } = workerData as WriterStart;
 const port = parentPort!;
 const db = openLogDatabase(dataDir);
+// Foreign keys are not checked on this connection: they would cost a lookup per row, and they hold
+// anyway. A row reaches `chunks` only past the contiguity trigger, which requires its stream's
+// `heads` row, and `heads` rows are made only by the trigger on a new `streams` row; nothing is
+// ever deleted (triggers refuse it).
+db.pragma('foreign_keys = OFF');
 const writer = new LogWriter(db, indexEveryRows);
 // Tails left by a crash, or by other processes, are indexed once here rather than walked by every
 // read until this writer happens to write to them again.

@@ -298,6 +298,26 @@ describe('SqliteEventLog specifics', () => {
     ]);
   });
 
+  it('links a stream’s rows right when two writers take turns on it, each after the other moved it on', async () => {
+    const a = open({ pollIntervalMs: 0 });
+    const b = open({ pollIntervalMs: 0 });
+    let expected = (await a.append('robot-a', series(1, 2), 'no_stream')).nextExpectedRevision;
+    // Each writer remembers the stream's last row as it left it; the other has moved it since.
+    for (let turn = 0; turn < 6; turn++) {
+      const writer = turn % 2 === 0 ? b : a;
+      expected = (await writer.append('robot-a', series(10 + turn, 3), expected)).nextExpectedRevision;
+    }
+    // A stale expectation is still refused, however the writer remembers the stream.
+    await expect(a.append('robot-a', series(99, 1), expected - 1n)).rejects.toSatisfy((error: unknown) => hasCode(error, 'REVISION_CONFLICT'));
+    const all = values(await readWholeStream(a, 'robot-a'));
+    expect(all).toEqual(values(joined(series(1, 2), ...Array.from({ length: 6 }, (_, turn) => series(10 + turn, 3)))));
+    expect(values(await readWholeStream(b, 'robot-a'))).toEqual(all);
+    await a.close();
+    await b.close();
+    // Reopened, every row is indexed by following the links: a wrong one would lose or repeat events.
+    expect(values(await readWholeStream(open(), 'robot-a'))).toEqual(all);
+  });
+
   it('reads another instance’s commits through a read-only instance', async () => {
     const writer = open();
     await writer.append('robot-a', series(1, 2), 'no_stream');

@@ -63,6 +63,12 @@ export class LogWriter {
   private readonly unindexedRows = new Map<number, number>();
   /** Streams whose unindexed rows reached `indexEveryRows`, in the order they did. */
   private readonly due = new Set<number>();
+  /**
+   * Each stream's last row as this writer last wrote or read it: the next row's `prev` without a
+   * lookup. The contiguity trigger still checks it against the head, so an entry made stale by
+   * another process's append costs a re-read (insertRows), never a wrong link.
+   */
+  private readonly lastRows = new Map<number, number | null>();
   private readonly commitTransaction: (batch: WriterBatch) => WriterOutcome;
   private readonly indexAllTransaction: () => void;
   private readonly indexDueTransaction: (maxStreams: number) => void;
@@ -75,11 +81,11 @@ export class LogWriter {
       streamId: db.prepare<[string], number>('SELECT id FROM streams WHERE name = ?').pluck(),
       insertStream: db.prepare<[string]>('INSERT INTO streams (name) VALUES (?)'),
       nextRev: db.prepare<[number], number>('SELECT next_rev FROM heads WHERE stream_id = ?').pluck(),
-      // `prev` comes from the head in the same statement; the contiguity trigger checks both it and
-      // first_rev against the head, so a row can only ever extend its stream's chain.
-      insertChunk: db.prepare<[number, number, number, Buffer, number]>(
-        `INSERT INTO chunks (stream_id, first_rev, count, events, prev)
-         VALUES (?, ?, ?, ?, (SELECT last_position FROM heads WHERE stream_id = ?))`,
+      head: db.prepare<[number], { next_rev: number; last_position: number | null }>('SELECT next_rev, last_position FROM heads WHERE stream_id = ?'),
+      // The contiguity trigger checks both `prev` and first_rev against the head, so a row can only
+      // ever extend its stream's chain.
+      insertChunk: db.prepare<[number, number, number, Buffer, number | null]>(
+        'INSERT INTO chunks (stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?)',
       ),
       // Moves a stream's tail into chunk_index: everything below its next revision becomes indexed.
       indexTail: db.prepare<[{ stream: number }]>(
@@ -192,17 +198,39 @@ export class LogWriter {
 
   /** Inserts the events as rows of at most MAX_ROW_EVENTS; false when the first row is refused. */
   private insertRows(id: number, first: number, events: Float64Array, count: number, positions: Float64Array, at: number): boolean {
+    let prev = this.lastRows.has(id) ? this.lastRows.get(id)! : this.readHead(id).last_position;
     for (let offset = 0, row = at; offset < count; offset += MAX_ROW_EVENTS, row++) {
       const rowEvents = events.subarray(offset * EVENT_STRIDE, Math.min(count, offset + MAX_ROW_EVENTS) * EVENT_STRIDE);
+      const blob = toBlob(rowEvents);
+      const n = rowEvents.length / EVENT_STRIDE;
+      let position: number;
       try {
-        positions[row] = Number(this.sql.insertChunk.run(id, first + offset, rowEvents.length / EVENT_STRIDE, toBlob(rowEvents), id).lastInsertRowid);
+        position = Number(this.sql.insertChunk.run(id, first + offset, n, blob, prev).lastInsertRowid);
       } catch (error) {
         // Only the first row can collide: the rest follow rows this append has just written.
-        if (offset === 0 && isConflict(error)) return false;
-        throw error;
+        if (offset !== 0 || !isConflict(error)) throw error;
+        // Refused: a real conflict, or only a last row another process moved on. The head says which.
+        const head = this.readHead(id);
+        if (head.next_rev !== first || head.last_position === prev) return false;
+        prev = head.last_position;
+        try {
+          position = Number(this.sql.insertChunk.run(id, first, n, blob, prev).lastInsertRowid);
+        } catch (again) {
+          if (isConflict(again)) return false;
+          throw again;
+        }
       }
+      positions[row] = position;
+      this.lastRows.set(id, position);
+      prev = position;
     }
     return true;
+  }
+
+  private readHead(id: number): { next_rev: number; last_position: number | null } {
+    const head = this.sql.head.get(id) ?? { next_rev: 0, last_position: null };
+    this.lastRows.set(id, head.last_position);
+    return head;
   }
 
   private indexTail(id: number): void {
