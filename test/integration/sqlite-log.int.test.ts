@@ -2,7 +2,7 @@
 // (durability across reopen, append-only table, per-append conflicts in a group commit, and live
 // delivery of another connection's commits through polling).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -316,6 +316,30 @@ describe('SqliteEventLog specifics', () => {
     await b.close();
     // Reopened, every row is indexed by following the links: a wrong one would lose or repeat events.
     expect(values(await readWholeStream(open(), 'robot-a'))).toEqual(all);
+  });
+
+  it('starts the write-ahead log over again and again under steady commits: it is checkpointed beside the writer, not at the writer’s threshold', async () => {
+    const log = open({ pollIntervalMs: 0 });
+    /** The log's checkpoint sequence number: its header counts the times it was started over. */
+    const restartsSoFar = (): number => {
+      const header = Buffer.alloc(16);
+      const fd = openSync(join(dataDir, `${LOG_FILE_NAME}-wal`), 'r');
+      try {
+        readSync(fd, header, 0, 16, 0);
+      } finally {
+        closeSync(fd);
+      }
+      return header.readUInt32BE(12);
+    };
+    let expected = (await log.append('robot-a', series(0, 4000), 'no_stream')).nextExpectedRevision;
+    const before = restartsSoFar();
+    for (let i = 1; i < 250; i++) {
+      // 96 KB per commit, 24 MB in all: past the writer's own 16 MiB threshold once.
+      expected = (await log.append('robot-a', series(i, 4000), expected)).nextExpectedRevision;
+    }
+    // The writer's threshold alone would start it over once or twice in these 24 MB.
+    expect(restartsSoFar() - before).toBeGreaterThanOrEqual(10);
+    expect(expected).toBe(250n * 4000n - 1n);
   });
 
   it('reads another instance’s commits through a read-only instance', async () => {
