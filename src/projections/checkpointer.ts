@@ -5,6 +5,7 @@
 // instant — with the position read at that instant — and a worker thread hashes and writes them
 // while ingest appends behind. (Until blocks, the event loop copied every array, a slice of the fleet
 // per turn, and the copies' garbage was a large part of the engine's full collections; BENCHMARKS.md.)
+// Background saves write at a paced rate (checkpoint-file.ts), the one at shutdown at full speed.
 //
 // "Enough new events" is N, or as many as the last checkpoint held, whichever is more. A save writes
 // every event, so with a fixed N its cost per ingested event would grow with the fleet's history;
@@ -67,15 +68,18 @@ export class Checkpointer {
     await this.saving;
   }
 
-  /** Saves now unless the saved checkpoint already reflects the current position (or `force`). */
-  async saveIfChanged(force = false): Promise<void> {
+  /**
+   * Saves now unless the saved checkpoint already reflects the current position (or `force`);
+   * `paced` (every save but the one at shutdown) leaves the disk to the log's commits.
+   */
+  async saveIfChanged(force = false, paced = true): Promise<void> {
     if (this.saving !== null) {
       await this.saving;
       if (!force) return;
     }
     const projections = this.projections();
     if (!force && projections.position === this.savedPosition) return;
-    const saving: Promise<void> = this.save(projections).finally(() => {
+    const saving: Promise<void> = this.save(projections, paced).finally(() => {
       if (this.saving === saving) this.saving = null;
     });
     this.saving = saving;
@@ -83,14 +87,14 @@ export class Checkpointer {
   }
 
   /** Takes every robot's state and the position at one instant, then has the thread write them; logs either way. */
-  private async save(projections: Projections): Promise<void> {
+  private async save(projections: Projections, paced: boolean): Promise<void> {
     const started = performance.now();
     const position = projections.position;
     const events = projections.eventCount;
     try {
       const robots = snapshotRobots(projections.allRobots());
       const { projectionVersion, logIdentity, dataDir } = this.settings;
-      const task: CheckpointSaveTask = { meta: { projectionVersion, logIdentity }, position: position.toString(), robots, dataDir };
+      const task: CheckpointSaveTask = { meta: { projectionVersion, logIdentity }, position: position.toString(), robots, dataDir, paced };
       // The events stay where they are: the task carries the shared memory they lie in and where.
       const run = this.savePool().run(task, { transferList: [robots.robots.buffer, robots.spans.buffer, robots.memoryIds.buffer] });
       const snapshotMs = Math.round((performance.now() - started) * 10) / 10;
@@ -99,7 +103,7 @@ export class Checkpointer {
       this.savedEvents = events;
       this.last = { position, savedAt: new Date(), events };
       const ms = Math.round(performance.now() - started);
-      this.logger.info({ position: position.toString(), events, snapshotMs, ms }, 'projection checkpoint saved');
+      this.logger.info({ position: position.toString(), events, snapshotMs, paced, ms }, 'projection checkpoint saved');
     } catch (error) {
       this.logger.error({ err: error }, 'projection checkpoint could not be saved; will retry');
     }
@@ -115,7 +119,7 @@ export class Checkpointer {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.saving;
-    await this.saveIfChanged();
+    await this.saveIfChanged(false, false);
     await this.pool?.destroy();
     this.pool = undefined;
   }
