@@ -38,7 +38,7 @@ export class Checkpointer {
   private savedEvents = -1;
   private savedPosition = -1n;
   private last: CheckpointInfo | null = null;
-  /** Started on the first save; a thread only lives while there is something to save. */
+  /** Started on the first save, kept until stop (see savePool). */
   private pool: Piscina | undefined;
 
   constructor(
@@ -124,10 +124,15 @@ export class Checkpointer {
     this.pool = undefined;
   }
 
+  /**
+   * One thread, started with the first save and kept until stop: started anew for each save, its
+   * start-up (a thread, its modules) landed on the cores ingest was using at that moment, and the
+   * acks around it showed it (BENCHMARKS.md, "Checkpoints, paced").
+   */
   private savePool(): Piscina {
     if (this.pool === undefined) {
       const entry = workerEntry('save-checkpoint');
-      this.pool = new Piscina({ filename: entry.filename, execArgv: entry.execArgv, minThreads: 0, maxThreads: 1, idleTimeout: 5_000 });
+      this.pool = new Piscina({ filename: entry.filename, execArgv: entry.execArgv, minThreads: 1, maxThreads: 1 });
     }
     return this.pool;
   }
