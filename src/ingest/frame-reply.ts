@@ -90,9 +90,11 @@ const ALL_OK: string[] = [];
 const MAX_CACHED_LINES = 4096;
 
 function allOk(lines: number): string {
-  if (lines === 0) return '';
-  if (lines > MAX_CACHED_LINES) return `${'OK\n'.repeat(lines - 1)}OK`;
-  return (ALL_OK[lines] ??= `${'OK\n'.repeat(lines - 1)}OK`);
+  const cached = ALL_OK[lines];
+  if (cached !== undefined) return cached;
+  const text = lines === 0 ? '' : `${`${OK}\n`.repeat(lines - 1)}${OK}`;
+  if (lines <= MAX_CACHED_LINES) ALL_OK[lines] = text;
+  return text;
 }
 
 export class ConnectionReplies {

@@ -1,5 +1,6 @@
 // All robots' read models and the log position they reflect.
 
+import { EVENT_STRIDE } from '../domain/location.js';
 import { LOG_START, type ChunkColumns, type LogPosition, type RecordedChunk } from '../store/event-log.js';
 import { RobotProjection, type RobotSummary } from './robot-projection.js';
 
@@ -13,11 +14,7 @@ export class Projections {
   /** Applies committed chunks, in log order. */
   apply(chunks: readonly RecordedChunk[]): void {
     for (const chunk of chunks) {
-      let robot = this.robots.get(chunk.stream);
-      if (robot === undefined) robot = this.add(new RobotProjection(chunk.stream));
-      const before = robot.eventCount;
-      robot.apply(Number(chunk.firstRevision), chunk.events);
-      this.events += robot.eventCount - before;
+      this.applyTo(chunk.stream, Number(chunk.firstRevision), chunk.events, 0, chunk.events.length / EVENT_STRIDE);
       if (chunk.position > this.position) this.position = chunk.position;
     }
   }
@@ -25,16 +22,20 @@ export class Projections {
   /** Applies committed chunks given as columns (the embedded log's own commits), in log order. */
   applyColumns(columns: ChunkColumns): void {
     for (let i = 0; i < columns.count; i++) {
-      const stream = columns.streams[i]!;
-      let robot = this.robots.get(stream);
-      if (robot === undefined) robot = this.add(new RobotProjection(stream));
-      const before = robot.eventCount;
-      robot.apply(columns.firstRevisions[i]!, columns.events, columns.eventStarts[i]!, columns.counts[i]!);
-      this.events += robot.eventCount - before;
+      this.applyTo(columns.streams[i]!, columns.firstRevisions[i]!, columns.events, columns.eventStarts[i]!, columns.counts[i]!);
     }
     if (columns.count === 0) return;
     const last = BigInt(columns.positions[columns.count - 1]!);
     if (last > this.position) this.position = last;
+  }
+
+  /** `n` events of `stream` from `firstRevision`, read from event `from` of `events`. */
+  private applyTo(stream: string, firstRevision: number, events: Float64Array, from: number, n: number): void {
+    let robot = this.robots.get(stream);
+    if (robot === undefined) robot = this.add(new RobotProjection(stream));
+    const before = robot.eventCount;
+    robot.apply(firstRevision, events, from, n);
+    this.events += robot.eventCount - before;
   }
 
   add(robot: RobotProjection): RobotProjection {

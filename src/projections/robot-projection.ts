@@ -100,7 +100,7 @@ export class RobotProjection {
   spans(): ProjectionSpans {
     const timestamps: Float64Array[] = [];
     const cumulative: Float64Array[] = [];
-    for (let b = 0; b < this.tsBlocks.length && this.starts[b]! < this.count; b++) {
+    for (let b = 0, spans = this.spanCount; b < spans; b++) {
       const used = Math.min(this.tsBlocks[b]!.length, this.count - this.starts[b]!);
       timestamps.push(this.tsBlocks[b]!.subarray(0, used));
       cumulative.push(this.cumBlocks[b]!.subarray(0, used));
@@ -253,9 +253,7 @@ export class RobotProjection {
   /** First revision whose timestamp is ≥ t (timestamps never decrease): a search over blocks, then in one. */
   private lowerBound(t: number): number {
     if (this.count === 0) return 0;
-    // Blocks holding events: all but possibly an empty last one.
-    let blocks = this.tsBlocks.length;
-    if (this.starts[blocks - 1]! >= this.count) blocks--;
+    const blocks = this.spanCount;
     let lo = 0;
     let hi = blocks;
     while (lo < hi) {

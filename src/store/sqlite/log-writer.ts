@@ -23,6 +23,13 @@ import { toBlob } from './blob.js';
  */
 export const MAX_ROW_EVENTS = 1024;
 
+/** Rows a batch of appends is stored in (an append of more than MAX_ROW_EVENTS is split). */
+export function rowCount(counts: Int32Array): number {
+  let rows = 0;
+  for (let i = 0; i < counts.length; i++) rows += Math.ceil(counts[i]! / MAX_ROW_EVENTS);
+  return rows;
+}
+
 /**
  * Rows a stream may gather outside chunk_index before a commit indexes them. Larger means fewer
  * index page writes per row; smaller keeps the chain a read walks short.
@@ -154,9 +161,7 @@ export class LogWriter {
     const n = batch.counts.length;
     const firstRevisions = new Float64Array(n);
     const conflictNext = new Float64Array(n);
-    let rowCount = 0;
-    for (let i = 0; i < n; i++) rowCount += Math.ceil(batch.counts[i]! / MAX_ROW_EVENTS);
-    const rowPositions = new Float64Array(rowCount);
+    const rowPositions = new Float64Array(rowCount(batch.counts));
     const created: Array<[string, number]> = [];
     let nextName = 0;
     let eventOffset = 0;

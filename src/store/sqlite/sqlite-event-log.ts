@@ -33,7 +33,7 @@ import {
   type SubscriptionHandler,
 } from '../event-log.js';
 import { fromBlob } from './blob.js';
-import { MAX_ROW_EVENTS, type WriterBatch, type WriterOutcome } from './log-writer.js';
+import { MAX_ROW_EVENTS, rowCount, type WriterBatch, type WriterOutcome } from './log-writer.js';
 import { openLogDatabase } from './schema.js';
 import { prepareStatements, type ChunkRow, type HeadRow, type Statements, type TailRow } from './statements.js';
 import { SubscriptionHub } from './subscriptions.js';
@@ -483,11 +483,4 @@ function concat(parts: Float64Array[], eventTotal: number): Float64Array {
     offset += part.length;
   }
   return out;
-}
-
-/** Rows a batch of appends is stored in (an append of more than MAX_ROW_EVENTS is split). */
-function rowCount(counts: Int32Array): number {
-  let rows = 0;
-  for (let i = 0; i < counts.length; i++) rows += Math.ceil(counts[i]! / MAX_ROW_EVENTS);
-  return rows;
 }
