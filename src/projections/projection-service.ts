@@ -5,10 +5,11 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { hasCode } from '../domain/errors.js';
 import type { EventLog, LogPosition } from '../store/event-log.js';
 import type { LogSpec } from '../store/log-spec.js';
-import { decodeCheckpoint } from './checkpoint/codec.js';
-import { checkpointSavedAt, loadCheckpointBytes, removeAbandonedTempFiles } from './checkpoint/checkpoint-file.js';
+import { loadCheckpoint, namedSegments, type LoadedCheckpoint } from './checkpoint/checkpoint-chain.js';
+import { checkpointSavedAt, removeAbandonedTempFiles } from './checkpoint/checkpoint-file.js';
 import { Checkpointer, type CheckpointInfo } from './checkpointer.js';
 import { LogFollower } from './log-follower.js';
 import { Projections } from './projections.js';
@@ -91,9 +92,8 @@ export class ProjectionService {
       this.projections = await this.rebuild(job);
       ProjectionService.complete(job);
     } else {
-      this.projections = loaded;
-      const savedAt = (await checkpointSavedAt(this.settings.dataDir)) ?? new Date();
-      this.checkpointer.loaded({ position: loaded.position, savedAt, events: loaded.eventCount });
+      this.projections = loaded.projections;
+      this.checkpointer.loaded(loaded, (await checkpointSavedAt(this.settings.dataDir)) ?? new Date());
     }
     this.follower = this.newFollower(this.projections);
     await this.follower.start();
@@ -154,27 +154,26 @@ export class ProjectionService {
     if (this.ready) await this.checkpointer?.stop();
   }
 
-  private async loadCheckpoint(identity: string): Promise<Projections | null> {
-    const abandoned = await removeAbandonedTempFiles(this.settings.dataDir);
-    if (abandoned > 0) this.logger.info({ files: abandoned }, 'removed checkpoint temp files left by an interrupted save');
-    let bytes: Buffer | null;
+  private async loadCheckpoint(identity: string): Promise<LoadedCheckpoint | null> {
+    const { dataDir } = this.settings;
+    const abandoned = await removeAbandonedTempFiles(dataDir, await namedSegments(dataDir));
+    if (abandoned > 0) this.logger.info({ files: abandoned }, 'removed checkpoint files left by an interrupted save');
+    let loaded: LoadedCheckpoint | null;
     try {
-      bytes = await loadCheckpointBytes(this.settings.dataDir);
+      loaded = await loadCheckpoint(dataDir, { projectionVersion: PROJECTION_VERSION, logIdentity: identity });
     } catch (error) {
-      this.logger.warn({ err: error }, 'projection checkpoint unreadable; rebuilding from the log');
+      if (hasCode(error, 'CHECKPOINT_INVALID')) {
+        this.logger.warn({ err: error }, `projection checkpoint rejected (${(error as Error).message}); rebuilding from the log`);
+      } else {
+        this.logger.warn({ err: error }, 'projection checkpoint unreadable; rebuilding from the log');
+      }
       return null;
     }
-    if (bytes === null) {
+    if (loaded === null) {
       this.logger.info('no projection checkpoint; rebuilding from the log');
       return null;
     }
-    let projections: Projections;
-    try {
-      projections = decodeCheckpoint(bytes, { projectionVersion: PROJECTION_VERSION, logIdentity: identity });
-    } catch (error) {
-      this.logger.warn({ err: error }, `projection checkpoint rejected (${error instanceof Error ? error.message : String(error)}); rebuilding from the log`);
-      return null;
-    }
+    const { projections } = loaded;
     const last = await this.log.lastPosition();
     if (projections.position > last) {
       this.logger.warn(
@@ -184,10 +183,10 @@ export class ProjectionService {
       return null;
     }
     this.logger.info(
-      { position: projections.position.toString(), robots: projections.robotCount, events: projections.eventCount },
+      { position: projections.position.toString(), robots: projections.robotCount, events: projections.eventCount, segments: loaded.segments?.length ?? 1 },
       'projection checkpoint loaded; replaying the log after it',
     );
-    return projections;
+    return loaded;
   }
 
   private newJob(reason: string): RebuildJob {

@@ -72,17 +72,29 @@ export class RobotProjection {
   }
 
   /**
-   * A projection over arrays built elsewhere (a rebuild worker, a checkpoint): they become its first
-   * block, never written again. Arrays not in shared memory are copied into it once, so that every
-   * block can be handed to the checkpoint thread without a copy.
+   * A projection over arrays built elsewhere (a rebuild worker, a checkpoint's segments): they become
+   * its first blocks, in order, never written again. Arrays not in shared memory are copied into it
+   * once, so that every block can be handed to the checkpoint thread without a copy.
    */
-  static adopt(name: string, ts: Float64Array, cum: Float64Array, lastX: number, lastY: number): RobotProjection {
-    if (ts.length !== cum.length) throw new RangeError(`adopting ${name}: ${ts.length} timestamps but ${cum.length} distances`);
+  static adopt(
+    name: string,
+    ts: Float64Array | readonly Float64Array[],
+    cum: Float64Array | readonly Float64Array[],
+    lastX: number,
+    lastY: number,
+  ): RobotProjection {
+    const tsBlocks = ts instanceof Float64Array ? [ts] : ts;
+    const cumBlocks = cum instanceof Float64Array ? [cum] : cum;
+    if (tsBlocks.length !== cumBlocks.length) throw new RangeError(`adopting ${name}: ${tsBlocks.length} timestamp blocks but ${cumBlocks.length} distance blocks`);
     const projection = new RobotProjection(name, 0);
-    if (ts.length > 0) {
-      projection.pushBlock(inSharedMemory(ts), inSharedMemory(cum));
-      projection.count = ts.length;
-      projection.total = cum[ts.length - 1]!;
+    for (let b = 0; b < tsBlocks.length; b++) {
+      const blockTs = tsBlocks[b]!;
+      const blockCum = cumBlocks[b]!;
+      if (blockTs.length !== blockCum.length) throw new RangeError(`adopting ${name}: ${blockTs.length} timestamps but ${blockCum.length} distances`);
+      if (blockTs.length === 0) continue;
+      projection.pushBlock(inSharedMemory(blockTs), inSharedMemory(blockCum));
+      projection.count += blockTs.length;
+      projection.total = blockCum[blockTs.length - 1]!;
     }
     projection.lastX = lastX;
     projection.lastY = lastY;

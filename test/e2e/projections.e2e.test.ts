@@ -2,7 +2,7 @@
 // rebuild, a damaged checkpoint is never used, and an on-demand rebuild reports its progress and
 // never exposes a half-built projection.
 
-import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHECKPOINT_FILE } from '../../src/projections/checkpoint/checkpoint-file.js';
@@ -45,6 +45,18 @@ async function snapshot(service: TestService): Promise<unknown> {
   return { robots, ranges };
 }
 
+/** The checkpoint's files (the manifest and its segments) and their bytes. */
+function checkpointFiles(dataDir: string): Map<string, Buffer> {
+  const names = readdirSync(dataDir).filter((name) => name.startsWith(CHECKPOINT_FILE));
+  return new Map(names.map((name) => [name, readFileSync(join(dataDir, name))]));
+}
+
+/** The segment files the manifest names. */
+function segmentFiles(dataDir: string): string[] {
+  const text = readFileSync(join(dataDir, CHECKPOINT_FILE), 'utf8');
+  return (JSON.parse(text.slice(0, text.indexOf('\n'))) as { segments: Array<{ file: string }> }).segments.map((segment) => segment.file);
+}
+
 async function adminStatus(service: TestService) {
   return (await getJson(`${service.http}/api/admin/projections`)).body;
 }
@@ -80,12 +92,13 @@ describe.each(storeVariants())('projections on the $name log', (variant) => {
   it('loads an older checkpoint and replays the log after it', async () => {
     await feed(await restart(), 5, 100);
     await restart(); // the shutdown saved a checkpoint at 500 events; this start loads it
-    const file = join(dataDir(), CHECKPOINT_FILE);
-    const older = readFileSync(file);
+    const older = checkpointFiles(dataDir());
     await feed(fixture.service, 5, 200, 2, 100);
     const expected = await snapshot(fixture.service);
     await fixture.stop();
-    writeFileSync(file, older); // as if the process died before checkpointing the last 500 events
+    // As if the process died before checkpointing the last 500 events: the files as they were then.
+    for (const name of checkpointFiles(dataDir()).keys()) rmSync(join(dataDir(), name));
+    for (const [name, bytes] of older) writeFileSync(join(dataDir(), name), bytes);
 
     const again = await restart();
     const status = await adminStatus(again);
@@ -99,21 +112,25 @@ describe.each(storeVariants())('projections on the $name log', (variant) => {
 describe('damaged checkpoints', () => {
   const fixture = serviceOnStore(storeVariants()[0]!);
 
+  const truncate = (file: string) => truncateSync(file, Math.floor(statSync(file).size / 2));
+  const flip = (file: string) => {
+    const bytes = readFileSync(file);
+    bytes[Math.floor(bytes.length * 0.6)]! ^= 0x10;
+    writeFileSync(file, bytes);
+  };
+  const manifest = (dataDir: string) => join(dataDir, CHECKPOINT_FILE);
+  const segment = (dataDir: string) => join(dataDir, segmentFiles(dataDir).at(-1)!);
   it.each([
-    ['truncated', (file: string) => truncateSync(file, Math.floor(statSync(file).size / 2))],
-    [
-      'bit-flipped',
-      (file: string) => {
-        const bytes = readFileSync(file);
-        bytes[Math.floor(bytes.length * 0.6)]! ^= 0x10;
-        writeFileSync(file, bytes);
-      },
-    ],
-  ])('detects a %s checkpoint, rebuilds, and serves the right numbers', async (_name, damage) => {
+    ['truncated manifest', (dataDir: string) => truncate(manifest(dataDir))],
+    ['bit-flipped manifest', (dataDir: string) => flip(manifest(dataDir))],
+    ['truncated segment', (dataDir: string) => truncate(segment(dataDir))],
+    ['bit-flipped segment', (dataDir: string) => flip(segment(dataDir))],
+    ['missing segment', (dataDir: string) => rmSync(segment(dataDir))],
+  ])('detects a checkpoint with a %s, rebuilds, and serves the right numbers', async (_name, damage) => {
     await feed(await fixture.restart(), 4, 250);
     const expected = await snapshot(fixture.service);
     await fixture.stop();
-    damage(join(fixture.store.env.TELEMETRY_DATA_DIR!, CHECKPOINT_FILE));
+    damage(fixture.store.env.TELEMETRY_DATA_DIR!);
     const rebuilt = await fixture.restart();
     expect((await adminStatus(rebuilt)).rebuild).toMatchObject({ reason: 'no usable checkpoint', state: 'completed' });
     expect(await snapshot(rebuilt)).toEqual(expected);

@@ -91,3 +91,14 @@ it('removes temp files of dead processes and keeps those of live ones and everyt
   expect(await removeAbandonedTempFiles(dir.path)).toBe(1);
   expect(readdirSync(dir.path).sort()).toEqual([CHECKPOINT_FILE, 'events.sqlite', live].sort());
 });
+
+it('removes segment files of dead processes that the manifest does not name, and no others', async () => {
+  const named = `${CHECKPOINT_FILE}.999999999.aaaaaa.seg`;
+  const orphan = `${CHECKPOINT_FILE}.999999999.bbbbbb.seg`;
+  const ours = `${CHECKPOINT_FILE}.${process.pid}.cccccc.seg`;
+  for (const name of [named, orphan, ours, CHECKPOINT_FILE]) writeFileSync(join(dir.path, name), 'x');
+  expect(await removeAbandonedTempFiles(dir.path, new Set([named]))).toBe(1);
+  expect(readdirSync(dir.path).sort()).toEqual([CHECKPOINT_FILE, named, ours].sort());
+  await removeCheckpoint(dir.path);
+  expect(readdirSync(dir.path)).toEqual([]);
+});

@@ -1,11 +1,14 @@
 // When the checkpointer saves (after N new events at first, then after as many new events as the
-// last checkpoint held, so a long history is not rewritten every N events) and what a save holds
-// while ingest goes on. Real projections, a real data dir, and the real save thread.
+// checkpoint holds, up to a segment's worth), what each save writes (only what is new, as a segment
+// of the chain), and what a save holds while ingest goes on. Real projections, a real data dir, and
+// the real save thread.
 
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { decodeCheckpoint } from '../../src/projections/checkpoint/codec.js';
-import { loadCheckpointBytes } from '../../src/projections/checkpoint/checkpoint-file.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCheckpoint } from '../../src/projections/checkpoint/checkpoint-chain.js';
+import { CHECKPOINT_FILE } from '../../src/projections/checkpoint/checkpoint-file.js';
 import { Checkpointer } from '../../src/projections/checkpointer.js';
 import { Projections } from '../../src/projections/projections.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -19,6 +22,8 @@ let t = 0;
 
 beforeEach(() => {
   dir = makeTempDir();
+  position = 0n;
+  t = 0;
   projections = new Projections();
   checkpointer = new Checkpointer({ dataDir: dir.path, everyEvents: 100, everySeconds: 3600, ...META }, () => projections, pino({ level: 'silent' }));
 });
@@ -49,8 +54,7 @@ it('saves after N events, then only once the new events match what the last chec
   }
   // 100 (N), 200 (100 new ≥ max(N, 100)), 400 (200 new), 800 (400 new); not every 100.
   expect(savedAt).toEqual([100, 200, 400, 800]);
-  const bytes = await loadCheckpointBytes(dir.path);
-  const loaded = decodeCheckpoint(bytes!, META);
+  const loaded = (await loadCheckpoint(dir.path, META))!.projections;
   expect(loaded.eventCount).toBe(800);
   expect(loaded.get('Bender')!.odometer(0, 799)).toBeCloseTo(projections.get('Bender')!.odometer(0, 799), 9);
 });
@@ -86,12 +90,12 @@ it('saves what every robot held at one instant while chunks keep landing in the 
     append(robots[turns++ % robots.length]!, 7);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  const bytes = await loadCheckpointBytes(dir.path);
+  const loaded = await loadCheckpoint(dir.path, META);
   await logged.stop(); // saves once more, after this test has read the first save
 
   const saved = logs.find((l) => l.msg === 'projection checkpoint saved')!;
   expect(turns).toBeGreaterThan(robots.length);
-  const restored = decodeCheckpoint(bytes!, META);
+  const restored = loaded!.projections;
   expect(restored.position.toString()).toBe(saved.position);
   for (const name of robots) expect(restored.get(name)!.eventCount).toBe(atSave.get(name));
   restored.apply(chunks.filter((chunk) => chunk.position > restored.position));
@@ -104,4 +108,70 @@ it('saves what every robot held at one instant while chunks keep landing in the 
     expect(back.cumulativeAt(back.eventCount - 1)).toBe(live.cumulativeAt(live.eventCount - 1));
     expect(back.lastPosition()).toEqual(live.lastPosition());
   }
+});
+
+/** The manifest's segments, as the checkpoint in the data dir names them. */
+function manifestSegments(): Array<{ file: string; events: number; bytes: number }> {
+  const text = readFileSync(join(dir.path, CHECKPOINT_FILE), 'utf8');
+  return JSON.parse(text.slice(0, text.indexOf('\n'))).segments;
+}
+
+function expectSameEvents(actual: Projections, expected: Projections): void {
+  expect(actual.eventCount).toBe(expected.eventCount);
+  expect(actual.position).toBe(expected.position);
+  for (const live of expected.allRobots()) {
+    const back = actual.get(live.name)!;
+    expect(back.eventCount).toBe(live.eventCount);
+    expect(Array.from(back.copyTimestamps(0, back.eventCount))).toEqual(Array.from(live.copyTimestamps(0, live.eventCount)));
+    expect(back.cumulativeAt(back.eventCount - 1)).toBe(live.cumulativeAt(live.eventCount - 1));
+    expect(back.lastPosition()).toEqual(live.lastPosition());
+  }
+}
+
+it('writes only what is new once the checkpoint holds a segment, folds small saves into the last segment, and carries the chain across a restart', async () => {
+  const settings = { dataDir: dir.path, everyEvents: 100, everySeconds: 3600, segmentEvents: 400, ...META };
+  checkpointer = new Checkpointer(settings, () => projections, pino({ level: 'silent' }));
+  const shape = () => manifestSegments().map((segment) => segment.events);
+  const shapes: number[][] = [];
+  for (let i = 0; i < 24; i++) {
+    await advance(50);
+    if (checkpointer.lastSaved?.events === projections.eventCount) shapes.push(shape());
+  }
+  // Whole while the history doubles within a segment's worth (100, 200, 400), then a segment of
+  // about 400 new events at a time: each save writes what followed the last one, not everything.
+  expect(shapes).toEqual([[100], [200], [400], [400, 400], [400, 400, 400]]);
+  const files = manifestSegments().map((segment) => segment.file);
+  for (const segment of manifestSegments()) expect(segment.bytes).toBeLessThan(16 * segment.events + 200);
+  // A save of few events starts a small last segment; the next one takes its place.
+  await advance(30);
+  await checkpointer.saveIfChanged();
+  expect(shape()).toEqual([400, 400, 400, 30]);
+  await advance(20);
+  await checkpointer.saveIfChanged();
+  expect(shape()).toEqual([400, 400, 400, 50]);
+  expect(manifestSegments().map((segment) => segment.file).slice(0, 3)).toEqual(files);
+  // Nothing on disk but the manifest and what it names: the replaced segment is gone.
+  expect(readdirSync(dir.path).sort()).toEqual([CHECKPOINT_FILE, ...manifestSegments().map((segment) => segment.file)].sort());
+  expectSameEvents((await loadCheckpoint(dir.path, META))!.projections, projections);
+
+  // A restart loads the chain and goes on with it: the last segment still takes small saves.
+  await checkpointer.stop();
+  const loaded = (await loadCheckpoint(dir.path, META))!;
+  projections = loaded.projections;
+  checkpointer = new Checkpointer(settings, () => projections, pino({ level: 'silent' }));
+  checkpointer.loaded(loaded, new Date());
+  await advance(25);
+  await checkpointer.saveIfChanged();
+  expect(shape()).toEqual([400, 400, 400, 75]);
+  expect(manifestSegments().map((segment) => segment.file).slice(0, 3)).toEqual(files);
+  expectSameEvents((await loadCheckpoint(dir.path, META))!.projections, projections);
+
+  // Projections the chain does not describe (a rebuild swapped in) are saved whole, as a new chain.
+  const rebuilt = new Projections();
+  rebuilt.apply([{ position, stream: 'Bender', firstRevision: 0n, events: Float64Array.from({ length: 3 * 10 }, (_, i) => i) }]);
+  projections = rebuilt;
+  await checkpointer.saveIfChanged(true);
+  expect(shape()).toEqual([10]);
+  expect(readdirSync(dir.path).sort()).toEqual([CHECKPOINT_FILE, manifestSegments()[0]!.file].sort());
+  expectSameEvents((await loadCheckpoint(dir.path, META))!.projections, rebuilt);
 });

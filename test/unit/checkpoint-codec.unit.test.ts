@@ -4,7 +4,15 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/domain/errors.js';
-import { checkpointPieces, decodeCheckpoint, encodeCheckpoint, robotState } from '../../src/projections/checkpoint/codec.js';
+import {
+  checkpointPieces,
+  decodeCheckpoint,
+  decodeSegment,
+  encodeCheckpoint,
+  projectionsFromSegments,
+  robotState,
+} from '../../src/projections/checkpoint/codec.js';
+import { robotStates, snapshotRobots } from '../../src/projections/checkpoint/shared-snapshot.js';
 import { Projections } from '../../src/projections/projections.js';
 import { RobotProjection } from '../../src/projections/robot-projection.js';
 import { mulberry32, randomInt } from '../../bench/lib/random.js';
@@ -110,6 +118,83 @@ describe('checkpoint pieces', () => {
     const robot = robotState(randomRobot(mulberry32(1), 'short', 10));
     const content = { meta: META, position: '1', robots: [{ ...robot, count: 11 }] };
     expect(() => [...checkpointPieces(content)]).toThrow(/"short" has 11 events but 10 timestamps/);
+  });
+});
+
+/** The same checkpoint in format 1, as written before segments: no first revision per robot. */
+function asFormat1(bytes: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  const string = (at: number) => at + 4 + bytes.readUInt32LE(at) + ((8 - ((4 + bytes.readUInt32LE(at)) % 8)) % 8);
+  let at = string(string(16));
+  const robots = bytes.readUInt32LE(at);
+  at += 8;
+  parts.push(bytes.subarray(0, at));
+  for (let r = 0; r < robots; r++) {
+    const name = at;
+    at = string(at);
+    const count = bytes.readDoubleLE(at + 8);
+    parts.push(bytes.subarray(name, at), bytes.subarray(at + 8, at + 32 + 16 * count));
+    at += 32 + 16 * count;
+  }
+  const out = Buffer.concat([...parts, Buffer.alloc(DIGEST_BYTES)]);
+  out.writeUInt32LE(1, 8);
+  return rehash(out);
+}
+
+describe('checkpoint segments', () => {
+  /** Events for revisions [from, to) of a robot: a walk that differs per robot. */
+  function walk(seed: number, from: number, to: number): Float64Array {
+    const events = new Float64Array((to - from) * 3);
+    for (let i = 0; i < to - from; i++) events.set([Math.sin(seed + from + i) * 50, Math.cos(seed * (from + i)) * 50, (from + i) * 10], i * 3);
+    return events;
+  }
+
+  it('chain into the same projections as one whole checkpoint, each holding only what followed the one before', () => {
+    const fleet = new Projections();
+    const names = ['a', 'b', 'c', 'd'];
+    const grow = (to: (r: number) => number) =>
+      names.forEach((name, r) => {
+        const have = fleet.get(name)?.eventCount ?? 0;
+        if (to(r) > have) fleet.apply([{ position: fleet.position, stream: name, firstRevision: BigInt(have), events: walk(r + 1, have, to(r)) }]);
+      });
+    const segment = (from: (robot: RobotProjection) => number) =>
+      Buffer.concat([...checkpointPieces({ meta: META, position: fleet.position.toString(), robots: robotStates(snapshotRobots(fleet.allRobots(), from)) })]);
+
+    grow((r) => 100 * (r + 1)); // a: 100, b: 200, c: 300, d: 400
+    fleet.position = 10n;
+    const first = segment(() => 0);
+    const savedAt = new Map(names.map((name) => [name, fleet.get(name)!.eventCount]));
+    grow((r) => (r === 1 ? 200 : 1000 + 37 * r)); // b gains nothing
+    fleet.position = 20n;
+    const second = segment((robot) => savedAt.get(robot.name)!);
+
+    const decoded = decodeSegment(second, META);
+    expect(decoded.position).toBe(20n);
+    expect(decoded.robots.map((robot) => [robot.name, robot.from, robot.timestamps.length])).toEqual([
+      ['a', 100, 900],
+      ['c', 300, 774],
+      ['d', 400, 711],
+    ]);
+    const chained = projectionsFromSegments([decodeSegment(first, META), decoded]);
+    expectSame(chained, fleet, 77);
+    expect(chained.position).toBe(20n);
+    expectSame(decodeCheckpoint(segment(() => 0), META), fleet, 78);
+    // Decoded robots go on growing in blocks of their own, after the segments' arrays.
+    for (const projections of [chained, fleet]) projections.apply([{ position: 30n, stream: 'a', firstRevision: 1000n, events: walk(1, 1000, 1500) }]);
+    expectSame(chained, fleet, 79);
+  });
+
+  it('refuse a chain whose segments do not follow each other', () => {
+    const fleet = randomFleet(21, 3, 50, 5n);
+    const whole = decodeSegment(encodeCheckpoint(fleet, META), META);
+    expect(() => projectionsFromSegments([whole, whole])).toThrow(/segment 2 of 2 takes robot "robot-0" on at revision 0, but the segments before it end at \d+/);
+  });
+
+  it('reads format 1 (every robot whole, no first revision) as before', () => {
+    const fleet = randomFleet(5, 6, 200, 4242n);
+    const old = asFormat1(encodeCheckpoint(fleet, META));
+    expect(old.readUInt32LE(8)).toBe(1);
+    expectSame(decodeCheckpoint(old, META), fleet, 5);
   });
 });
 
@@ -228,8 +313,8 @@ describe('checkpoint rejection', () => {
     magic.write('XLMCKPT1', 0, 'latin1');
     expectInvalid(magic, /: bad magic: expected "TLMCKPT1", found 0x584c4d434b505431$/);
     const version = Buffer.from(bytes);
-    version.writeUInt32LE(2, 8);
-    expectInvalid(rehash(version), /: unknown format version 2 \(this build reads 1\)$/);
+    version.writeUInt32LE(3, 8);
+    expectInvalid(rehash(version), /: unknown format version 3 \(this build reads 1 and 2\)$/);
     expectInvalid(Buffer.from('not a checkpoint at all, just some text'), /: bad magic: /);
   });
 
@@ -248,7 +333,7 @@ describe('checkpoint rejection', () => {
 
   describe('a malformed body behind a valid checksum', () => {
     // Offsets in the checkpoint of `oneRobot()`: identity "log-8f2c" (16..32), position "12" (32..40),
-    // robot count (40..48), name "r" (48..56), event count f64 (56..64).
+    // robot count (40..48), name "r" (48..56), first revision f64 (56..64), event count f64 (64..72).
     function oneRobot(): Buffer {
       const projections = new Projections();
       projections.add(randomRobot(mulberry32(14), 'r', 2));
@@ -262,7 +347,8 @@ describe('checkpoint rejection', () => {
       expect(bytes.toString('latin1', 36, 38)).toBe('12');
       expect(bytes.readUInt32LE(40)).toBe(1);
       expect(bytes.toString('latin1', 52, 53)).toBe('r');
-      expect(bytes.readDoubleLE(56)).toBe(2);
+      expect(bytes.readDoubleLE(56)).toBe(0);
+      expect(bytes.readDoubleLE(64)).toBe(2);
       expect(decodeCheckpoint(bytes, META).get('r')!.eventCount).toBe(2);
     });
 
@@ -287,17 +373,31 @@ describe('checkpoint rejection', () => {
     it('rejects an event count that is not a non-negative integer', () => {
       for (const count of [0.5, -1, Number.NaN]) {
         const bytes = oneRobot();
-        bytes.writeDoubleLE(count, 56);
+        bytes.writeDoubleLE(count, 64);
         expectInvalid(rehash(bytes), new RegExp(`: malformed body: robot #0 has event count ${count}$`));
       }
     });
 
+    it('rejects a first revision that is not a non-negative integer', () => {
+      for (const from of [0.5, -1, Number.NaN]) {
+        const bytes = oneRobot();
+        bytes.writeDoubleLE(from, 56);
+        expectInvalid(rehash(bytes), new RegExp(`: malformed body: robot #0 starts at revision ${from}$`));
+      }
+    });
+
+    it('rejects, as a whole checkpoint, a segment that takes robots on past their first event', () => {
+      const bytes = oneRobot();
+      bytes.writeDoubleLE(5, 56);
+      expectInvalid(rehash(bytes), /: segment 1 of 1 takes robot "r" on at revision 5, but the segments before it end at 0$/);
+    });
+
     it('rejects lengths that run past the body, and bytes after the last robot', () => {
       const longer = oneRobot();
-      longer.writeDoubleLE(3, 56);
+      longer.writeDoubleLE(3, 64);
       expectInvalid(rehash(longer), /: malformed body: contents run past the end of the body at byte \d+$/);
       const shorter = oneRobot();
-      shorter.writeDoubleLE(1, 56);
+      shorter.writeDoubleLE(1, 64);
       expectInvalid(rehash(shorter), /: malformed body: 16 unexpected bytes after the last robot$/);
     });
 
@@ -306,7 +406,7 @@ describe('checkpoint rejection', () => {
       projections.add(randomRobot(mulberry32(15), 'a', 1));
       projections.add(randomRobot(mulberry32(16), 'b', 1));
       const bytes = encodeCheckpoint(projections, META);
-      const second = 48 + 8 + 24 + 16; // after robot "a": its name, fixed fields and one event
+      const second = 48 + 8 + 32 + 16; // after robot "a": its name, fixed fields and one event
       expect(bytes.toString('latin1', second + 4, second + 5)).toBe('b');
       bytes.write('a', second + 4, 'latin1');
       expectInvalid(rehash(bytes), /: malformed body: robot "a" appears twice$/);

@@ -39,3 +39,18 @@ it('carries every robot and span, in order, as views the thread rebuilds over th
   // Dozens of blocks per robot, yet only the live slabs (and the adopted arrays' own memory) cross.
   expect(snapshot.memory.length).toBeLessThanOrEqual(4);
 });
+
+it('carries each robot from the revision the save starts at, leaving out robots with nothing new', () => {
+  const robots = [robot('a', 1000), robot('b', 10), robot('c', 5000)];
+  const from = new Map([['a', 0], ['b', 10], ['c', 4321]]);
+  const states = robotStates(structuredClone(snapshotRobots(robots, (p) => from.get(p.name)!)));
+  expect(states.map((state) => [state.name, state.from, state.count])).toEqual([
+    ['a', 0, 1000],
+    ['c', 4321, 679],
+  ]);
+  const c = robots[2]!;
+  const joined = (spans: readonly Float64Array[]) => spans.flatMap((span) => Array.from(span));
+  expect(joined(states[1]!.timestamps)).toEqual(Array.from(c.copyTimestamps(4321, 5000)));
+  expect(joined(states[1]!.cumulative)).toEqual(Array.from({ length: 679 }, (_, i) => c.cumulativeAt(4321 + i)));
+  expect(() => robotStates(snapshotRobots(robots, () => 11))).toThrow(/"b" holds 10 events; cannot save from revision 11/);
+});

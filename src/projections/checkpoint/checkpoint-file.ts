@@ -1,25 +1,17 @@
-// The checkpoint file in the data dir: replaced atomically, so a crash at any moment leaves either
-// the previous checkpoint or the new one, never a mix of the two.
+// The checkpoint's files in the data dir. CHECKPOINT_FILE names the checkpoint — a manifest listing
+// its segment files (checkpoint-chain.ts), or, as written before segments, one whole checkpoint —
+// and is replaced atomically, so a crash at any moment leaves either the previous checkpoint or the
+// new one, never a mix of the two. Segment files are written in full and synced before a manifest
+// names them, and never changed afterwards.
 
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CheckpointMeta } from './codec.js';
-import type { SharedSnapshot } from './shared-snapshot.js';
 
 export const CHECKPOINT_FILE = 'projections.checkpoint';
-
-/** A save handed to the checkpoint thread (workers/save-checkpoint.ts). */
-export interface CheckpointSaveTask {
-  readonly meta: CheckpointMeta;
-  /** The position, in decimal. */
-  readonly position: string;
-  /** The robots' states, as locations in the projections' shared memory (not copies). */
-  readonly robots: SharedSnapshot;
-  readonly dataDir: string;
-  /** Whether to pace the writing (see SaveOptions). */
-  readonly paced: boolean;
-}
+/** Segment files: `${CHECKPOINT_FILE}.<pid>.<random hex>.seg`, named by the process that wrote them. */
+const SEGMENT_FILE = new RegExp(`^${CHECKPOINT_FILE.replace('.', '\\.')}\\.(\\d+)\\.[0-9a-f]+\\.seg$`);
+const TEMP_FILE = new RegExp(`^${CHECKPOINT_FILE.replace('.', '\\.')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
 
 export interface SaveOptions {
   /**
@@ -45,20 +37,39 @@ export const PACED_BYTES_PER_SECOND = 64 << 20;
 export async function saveCheckpoint(dataDir: string, pieces: Iterable<Uint8Array>, options: SaveOptions = {}): Promise<void> {
   const target = join(dataDir, CHECKPOINT_FILE);
   const temp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeNewFile(temp, pieces, options);
   try {
-    const file = await open(temp, 'wx');
-    try {
-      await writePieces(file, pieces, options.paced === true);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
     await rename(temp, target);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw error;
   }
   await syncDir(dataDir);
+}
+
+/** A name for a new segment file of this process (unique, so never one that exists). */
+export function newSegmentFileName(): string {
+  return `${CHECKPOINT_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.seg`;
+}
+
+/**
+ * Writes the pieces, in order, as a file that must not exist yet, synced before this resolves; on
+ * failure the partial file is removed. Its name only becomes part of a checkpoint once a manifest
+ * naming it replaces CHECKPOINT_FILE, after this.
+ */
+export async function writeNewFile(path: string, pieces: Iterable<Uint8Array>, options: SaveOptions = {}): Promise<void> {
+  try {
+    const file = await open(path, 'wx');
+    try {
+      await writePieces(file, pieces, options.paced === true);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    await unlink(path).catch(() => undefined);
+    throw error;
+  }
 }
 
 /**
@@ -104,13 +115,14 @@ async function writePieces(file: FileHandle, pieces: Iterable<Uint8Array>, paced
 }
 
 /**
- * The checkpoint's bytes, or null when there is none. They are read into shared memory: decoding
- * makes the robots' arrays views of it, and those are handed to the checkpoint thread without a copy.
+ * The bytes of CHECKPOINT_FILE, or of the file `name` in the data dir, or null when there is none.
+ * They are read into shared memory: decoding makes the robots' arrays views of it, and those are
+ * handed to the checkpoint thread without a copy.
  */
-export async function loadCheckpointBytes(dataDir: string): Promise<Buffer | null> {
+export async function loadCheckpointBytes(dataDir: string, name = CHECKPOINT_FILE): Promise<Buffer | null> {
   let file: FileHandle;
   try {
-    file = await open(join(dataDir, CHECKPOINT_FILE), 'r');
+    file = await open(join(dataDir, name), 'r');
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return null;
     throw error;
@@ -141,19 +153,31 @@ export async function checkpointSavedAt(dataDir: string): Promise<Date | null> {
 }
 
 /**
- * Deletes temp files left by saves that a crash interrupted: those of processes no longer alive
- * (another live process sharing the data dir may be mid-save). Returns how many were removed.
+ * Deletes files left by saves that a crash interrupted: temp files, and segment files no manifest
+ * names (`keep`), of processes no longer alive (another live process sharing the data dir may be
+ * mid-save). Returns how many were removed.
  */
-export async function removeAbandonedTempFiles(dataDir: string): Promise<number> {
-  const pattern = new RegExp(`^${CHECKPOINT_FILE.replace('.', '\\.')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+export async function removeAbandonedTempFiles(dataDir: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
   let removed = 0;
   for (const name of await readdir(dataDir).catch(() => [] as string[])) {
-    const pid = pattern.exec(name)?.[1];
+    const pid = (TEMP_FILE.exec(name) ?? (keep.has(name) ? null : SEGMENT_FILE.exec(name)))?.[1];
     if (pid === undefined || isAlive(Number(pid))) continue;
     await unlink(join(dataDir, name)).catch(() => undefined);
     removed++;
   }
   return removed;
+}
+
+/**
+ * Deletes segment files a checkpoint no longer names, where they are this process's own or their
+ * process is gone: a live process sharing the data dir may still count on its own.
+ */
+export async function removeSegments(dataDir: string, names: Iterable<string>): Promise<void> {
+  for (const name of names) {
+    const pid = SEGMENT_FILE.exec(name)?.[1];
+    if (pid === undefined || (Number(pid) !== process.pid && isAlive(Number(pid)))) continue;
+    await unlink(join(dataDir, name)).catch(() => undefined);
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -166,13 +190,20 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Deletes the checkpoint, if there is one. */
+/** Deletes the checkpoint, if there is one, and every segment file. */
 export async function removeCheckpoint(dataDir: string): Promise<void> {
   try {
     await unlink(join(dataDir, CHECKPOINT_FILE));
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw error;
   }
+  for (const name of await readdir(dataDir)) {
+    if (SEGMENT_FILE.test(name)) await unlink(join(dataDir, name)).catch(() => undefined);
+  }
+}
+
+export function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
 }
 
 /** Some platforms (Windows) cannot open or fsync a directory; there the rename is as durable as it gets. */
@@ -187,8 +218,4 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle?.close();
   }
-}
-
-function errorCode(error: unknown): unknown {
-  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
 }

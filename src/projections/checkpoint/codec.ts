@@ -1,5 +1,7 @@
-// The projection checkpoint's binary format: every robot's typed arrays, the log position they
-// reflect, and what they were built by and from, so a restart can skip replaying the whole log.
+// The binary format of a projection checkpoint segment: a run of every robot's typed arrays — its
+// events from revision `from` on — the log position they reflect, and what they were built by and
+// from. A checkpoint is one segment or a chain of them (checkpoint-chain.ts), each later one taking
+// every robot on from where the earlier ones left it, so a restart can skip replaying the log.
 //
 // Layout, little-endian, every array 8-byte aligned so decoding makes Float64Array views over the
 // file instead of reading event by event:
@@ -8,8 +10,9 @@
 //   log identity: u32 byte length + UTF-8, zero-padded to 8
 //   position:     u32 byte length + UTF-8 decimal, zero-padded to 8
 //   robot count u32 + 4 zero bytes
-//   per robot:    name (u32 byte length + UTF-8, zero-padded to 8), event count f64, lastX f64,
-//                 lastY f64, `count` f64 timestamps, `count` f64 cumulative distances
+//   per robot:    name (u32 byte length + UTF-8, zero-padded to 8), first revision f64 (format 2
+//                 only; format 1 held every robot whole), event count f64, lastX f64, lastY f64,
+//                 `count` f64 timestamps, `count` f64 cumulative distances
 //   SHA-256 of everything above (32 bytes)
 
 import { createHash } from 'node:crypto';
@@ -26,12 +29,14 @@ export interface CheckpointMeta {
 }
 
 const MAGIC = Buffer.from('TLMCKPT1', 'latin1');
-const FORMAT_VERSION = 1;
+/** Written; format 1 (whole robots, no first revision) is still read. */
+const FORMAT_VERSION = 2;
 const DIGEST_BYTES = 32;
 const HEADER_BYTES = 16; // magic, format version, projection version
 /** Header, empty identity, position "0", robot count, digest. */
 const MIN_BYTES = HEADER_BYTES + 8 + 8 + 8 + DIGEST_BYTES;
-const ROBOT_FIXED_BYTES = 24; // event count, lastX, lastY
+/** Per robot after its name: first revision (format 2), event count, lastX, lastY. */
+const robotFixedBytes = (format: number): number => (format === 1 ? 24 : 32);
 const MAX_U32 = 0xffff_ffff;
 // Float64Array views use the host's byte order; on a big-endian host the arrays are byte-swapped
 // in a private copy instead, so the file stays little-endian everywhere.
@@ -51,10 +56,13 @@ export function sealCheckpoint(bytes: Buffer): Buffer {
   return bytes;
 }
 
-/** One robot's state as a checkpoint holds it. */
+/** One robot's state as a checkpoint segment holds it: its events from revision `from` on. */
 export interface RobotState {
   readonly name: string;
+  /** The revision of the first event held (0 unless the segment continues earlier ones). */
+  readonly from?: number;
   readonly count: number;
+  /** Coordinates of the robot's last event. */
   readonly x: number;
   readonly y: number;
   /** `count` timestamps and `count` cumulative distances, each in pieces laid end to end. */
@@ -81,7 +89,7 @@ export interface CheckpointContent {
 export function robotState(robot: RobotProjection): RobotState {
   const [x, y] = robot.lastPosition();
   const { timestamps, cumulative } = robot.spans();
-  return { name: robot.name, count: robot.eventCount, x, y, timestamps, cumulative };
+  return { name: robot.name, from: 0, count: robot.eventCount, x, y, timestamps, cumulative };
 }
 
 /**
@@ -146,7 +154,9 @@ function checkpointBody(content: CheckpointContent): CheckpointBody {
     const robot = robots[i]!;
     checkPieces(robot, robot.timestamps, 'timestamps');
     checkPieces(robot, robot.cumulative, 'cumulative distances');
-    length += stringBytes(names[i]!.length) + ROBOT_FIXED_BYTES + 16 * robot.count;
+    const from = robot.from ?? 0;
+    if (!Number.isSafeInteger(from) || from < 0) throw new RangeError(`robot ${JSON.stringify(robot.name)} starts at revision ${from}`);
+    length += stringBytes(names[i]!.length) + robotFixedBytes(FORMAT_VERSION) + 16 * robot.count;
   }
   return {
     length,
@@ -163,12 +173,13 @@ function checkpointBody(content: CheckpointContent): CheckpointBody {
       for (let i = 0; i < robots.length; i++) {
         const robot = robots[i]!;
         const name = names[i]!;
-        const fixed = Buffer.alloc(stringBytes(name.length) + ROBOT_FIXED_BYTES);
+        const fixed = Buffer.alloc(stringBytes(name.length) + robotFixedBytes(FORMAT_VERSION));
         const fixedView = new DataView(fixed.buffer, fixed.byteOffset, fixed.length);
         offset = writeString(fixed, fixedView, 0, name);
-        fixedView.setFloat64(offset, robot.count, true);
-        fixedView.setFloat64(offset + 8, robot.x, true);
-        fixedView.setFloat64(offset + 16, robot.y, true);
+        fixedView.setFloat64(offset, robot.from ?? 0, true);
+        fixedView.setFloat64(offset + 8, robot.count, true);
+        fixedView.setFloat64(offset + 16, robot.x, true);
+        fixedView.setFloat64(offset + 24, robot.y, true);
         yield fixed;
         for (const values of robot.timestamps) yield littleEndianBytes(values);
         for (const values of robot.cumulative) yield littleEndianBytes(values);
@@ -189,28 +200,46 @@ function littleEndianBytes(values: Float64Array): Uint8Array {
   return LITTLE_ENDIAN ? bytes : Buffer.from(bytes).swap64();
 }
 
+/** One robot's run of events as a decoded segment holds it. */
+export interface SegmentRobot {
+  readonly name: string;
+  /** Revision of the first event held. */
+  readonly from: number;
+  readonly x: number;
+  readonly y: number;
+  readonly timestamps: Float64Array;
+  readonly cumulative: Float64Array;
+}
+
+/** A decoded segment: the position it reflects and its robots, sorted by name. */
+export interface DecodedSegment {
+  readonly position: bigint;
+  readonly robots: readonly SegmentRobot[];
+}
+
 /**
- * Rebuilds the projections from checkpoint bytes, or throws TELEMETRY_CHECKPOINT_INVALID saying why
- * they cannot be used. When `bytes` is 8-byte aligned shared memory (as loadCheckpointBytes reads it)
- * and the host little-endian, the robots' arrays are views of it, so the caller must not modify
- * `bytes` afterwards; otherwise the bytes are copied once, into shared memory. Either way the arrays
- * become the robots' first blocks, which checkpoints later hand to their thread without a copy.
+ * Decodes one segment, or throws TELEMETRY_CHECKPOINT_INVALID saying why it cannot be used. When
+ * `bytes` is 8-byte aligned shared memory (as checkpoint files are read) and the host little-endian,
+ * the robots' arrays are views of it, so the caller must not modify `bytes` afterwards; otherwise
+ * the bytes are copied once, into shared memory. Either way the arrays can become robots' blocks,
+ * which checkpoints later hand to their thread without a copy.
  */
-export function decodeCheckpoint(bytes: Buffer, expect: CheckpointMeta): Projections {
+export function decodeSegment(bytes: Buffer, expect: CheckpointMeta): DecodedSegment {
   const length = bytes.length;
   if (length < MAGIC.length) throw invalid(`too short: ${length} bytes, a checkpoint has at least ${MIN_BYTES}`);
   if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw invalid(`bad magic: expected "TLMCKPT1", found 0x${bytes.subarray(0, MAGIC.length).toString('hex')}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, length);
-  if (length >= 12 && view.getUint32(8, true) !== FORMAT_VERSION) {
-    throw invalid(`unknown format version ${view.getUint32(8, true)} (this build reads ${FORMAT_VERSION})`);
+  const format = length >= 12 ? view.getUint32(8, true) : FORMAT_VERSION;
+  if (format !== 1 && format !== FORMAT_VERSION) {
+    throw invalid(`unknown format version ${format} (this build reads 1 and ${FORMAT_VERSION})`);
   }
   if (length < MIN_BYTES) throw invalid(`too short: ${length} bytes, a checkpoint has at least ${MIN_BYTES}`);
 
   const bodyEnd = length - DIGEST_BYTES;
   const digest = createHash('sha256').update(bytes.subarray(0, bodyEnd)).digest();
-  const layout = readLayout(view, bodyEnd);
+  const layout = readLayout(view, bodyEnd, format);
   if (!digest.equals(bytes.subarray(bodyEnd))) {
     // The lengths inside say whether bytes are missing; if none are, the contents are corrupt.
     if ('needed' in layout) {
@@ -240,23 +269,68 @@ export function decodeCheckpoint(bytes: Buffer, expect: CheckpointMeta): Project
   checkPadding(bytes, layout.robotCount + 4, 4, 'robot count');
 
   const file = LITTLE_ENDIAN && bytes.byteOffset % 8 === 0 && bytes.buffer instanceof SharedArrayBuffer ? bytes : alignedCopy(bytes);
-  const projections = new Projections();
+  const robots: SegmentRobot[] = [];
+  const seen = new Set<string>();
   for (const robot of layout.robots) {
     const name = readString(bytes, view, robot.name, 'robot name');
-    if (projections.get(name) !== undefined) throw malformed(`robot ${JSON.stringify(name)} appears twice`);
-    const ts = readArray(file, robot.arrays, robot.count);
-    const cum = readArray(file, robot.arrays + 8 * robot.count, robot.count);
-    const x = view.getFloat64(robot.arrays - 16, true);
-    const y = view.getFloat64(robot.arrays - 8, true);
-    projections.add(RobotProjection.adopt(name, ts, cum, x, y));
+    if (seen.has(name)) throw malformed(`robot ${JSON.stringify(name)} appears twice`);
+    seen.add(name);
+    robots.push({
+      name,
+      from: robot.from,
+      x: view.getFloat64(robot.arrays - 16, true),
+      y: view.getFloat64(robot.arrays - 8, true),
+      timestamps: readArray(file, robot.arrays, robot.count),
+      cumulative: readArray(file, robot.arrays + 8 * robot.count, robot.count),
+    });
   }
-  projections.position = BigInt(positionText);
+  return { position: BigInt(positionText), robots };
+}
+
+/**
+ * Rebuilds the projections from the bytes of a whole checkpoint — one segment holding every robot
+ * from its first event — or throws TELEMETRY_CHECKPOINT_INVALID saying why they cannot be used.
+ * The robots' arrays are views of `bytes` where they can be (see decodeSegment).
+ */
+export function decodeCheckpoint(bytes: Buffer, expect: CheckpointMeta): Projections {
+  return projectionsFromSegments([decodeSegment(bytes, expect)]);
+}
+
+/**
+ * The projections a chain of segments describes: every robot's runs, in segment order, become its
+ * blocks. Each run must start where the robot's earlier runs ended (a robot's first at revision 0),
+ * or the chain is TELEMETRY_CHECKPOINT_INVALID; the position is the last segment's.
+ */
+export function projectionsFromSegments(segments: readonly DecodedSegment[]): Projections {
+  const runs = new Map<string, { count: number; x: number; y: number; timestamps: Float64Array[]; cumulative: Float64Array[] }>();
+  segments.forEach((segment, s) => {
+    for (const robot of segment.robots) {
+      let run = runs.get(robot.name);
+      if (run === undefined) {
+        run = { count: 0, x: 0, y: 0, timestamps: [], cumulative: [] };
+        runs.set(robot.name, run);
+      }
+      if (robot.from !== run.count) {
+        throw invalid(`segment ${s + 1} of ${segments.length} takes robot ${JSON.stringify(robot.name)} on at revision ${robot.from}, but the segments before it end at ${run.count}`);
+      }
+      if (robot.timestamps.length === 0) continue;
+      run.count += robot.timestamps.length;
+      run.x = robot.x;
+      run.y = robot.y;
+      run.timestamps.push(robot.timestamps);
+      run.cumulative.push(robot.cumulative);
+    }
+  });
+  const projections = new Projections();
+  for (const [name, run] of runs) projections.add(RobotProjection.adopt(name, run.timestamps, run.cumulative, run.x, run.y));
+  projections.position = segments.length === 0 ? 0n : segments[segments.length - 1]!.position;
   return projections;
 }
 
 interface RobotLayout {
   /** Offset of the name's length field. */
   readonly name: number;
+  readonly from: number;
   /** Offset of the timestamps, followed by the cumulative distances. */
   readonly arrays: number;
   readonly count: number;
@@ -273,7 +347,8 @@ interface Layout {
  * Walks the length fields up to `end` (one step per robot, never per event), returning where each
  * part starts, or how many bytes the lengths call for when they run past `end`.
  */
-function readLayout(view: DataView, end: number): Layout | { needed: number } | { problem: string } {
+function readLayout(view: DataView, end: number, format: number): Layout | { needed: number } | { problem: string } {
+  const fixedBytes = robotFixedBytes(format);
   let offset = stringEnd(view, HEADER_BYTES, end);
   if (offset > end) return { needed: offset };
   const position = offset;
@@ -286,11 +361,13 @@ function readLayout(view: DataView, end: number): Layout | { needed: number } | 
   for (let i = 0; i < count; i++) {
     const name = offset;
     offset = stringEnd(view, offset, end);
-    if (offset + ROBOT_FIXED_BYTES > end) return { needed: offset + ROBOT_FIXED_BYTES };
-    const events = view.getFloat64(offset, true);
+    if (offset + fixedBytes > end) return { needed: offset + fixedBytes };
+    const from = format === 1 ? 0 : view.getFloat64(offset, true);
+    if (!Number.isSafeInteger(from) || from < 0) return { problem: `robot #${i} starts at revision ${from}` };
+    const events = view.getFloat64(offset + fixedBytes - 24, true);
     if (!Number.isSafeInteger(events) || events < 0) return { problem: `robot #${i} has event count ${events}` };
-    offset += ROBOT_FIXED_BYTES;
-    robots.push({ name, arrays: offset, count: events });
+    offset += fixedBytes;
+    robots.push({ name, from, arrays: offset, count: events });
     offset += 16 * events;
     if (offset > end) return { needed: offset };
   }
