@@ -9,7 +9,7 @@ import { hasCode } from '../domain/errors.js';
 import type { EventLog, LogPosition } from '../store/event-log.js';
 import type { LogSpec } from '../store/log-spec.js';
 import { loadCheckpoint, namedSegments, type LoadedCheckpoint } from './checkpoint/checkpoint-chain.js';
-import { checkpointSavedAt, removeAbandonedTempFiles } from './checkpoint/checkpoint-file.js';
+import { checkpointSavedAt, removeAbandonedFiles } from './checkpoint/checkpoint-file.js';
 import { Checkpointer, type CheckpointInfo } from './checkpointer.js';
 import { LogFollower } from './log-follower.js';
 import { Projections } from './projections.js';
@@ -156,7 +156,7 @@ export class ProjectionService {
 
   private async loadCheckpoint(identity: string): Promise<LoadedCheckpoint | null> {
     const { dataDir } = this.settings;
-    const abandoned = await removeAbandonedTempFiles(dataDir, await namedSegments(dataDir));
+    const abandoned = await removeAbandonedFiles(dataDir, await namedSegments(dataDir));
     if (abandoned > 0) this.logger.info({ files: abandoned }, 'removed checkpoint files left by an interrupted save');
     let loaded: LoadedCheckpoint | null;
     try {

@@ -93,6 +93,14 @@ it('refuses a chain whose manifest and segments disagree', async () => {
   renameSync(join(dir.path, b), join(dir.path, a));
   renameSync(join(dir.path, 'swap'), join(dir.path, b));
   expect((await loadCheckpoint(dir.path, META))!.projections.eventCount).toBe(400);
+  // A segment damaged in place: its own checksum says so, and the error says which segment.
+  const second = join(dir.path, b);
+  const original = readFileSync(second);
+  const flipped = Buffer.from(original);
+  flipped[100]! ^= 1;
+  writeFileSync(second, flipped);
+  expect((await loadError()).message).toMatch(/^Projection checkpoint unusable: segment 2 of 3 \(.*\.seg\): checksum mismatch: the contents are corrupt$/);
+  writeFileSync(second, original);
   // Another build's or another log's checkpoint.
   await expect(loadCheckpoint(dir.path, { ...META, projectionVersion: 2 })).rejects.toThrow(/projection version differs: checkpoint has 1, this build expects 2/);
   await expect(loadCheckpoint(dir.path, { ...META, logIdentity: 'other' })).rejects.toThrow(/log identity differs/);

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
   CHECKPOINT_FILE,
   loadCheckpointBytes,
-  removeAbandonedTempFiles,
+  removeAbandonedFiles,
   removeCheckpoint,
   saveCheckpoint,
   WRITE_PIECE_BYTES,
@@ -88,7 +88,7 @@ it('removes temp files of dead processes and keeps those of live ones and everyt
   const dead = `${CHECKPOINT_FILE}.999999999.abcdef.tmp`;
   const live = `${CHECKPOINT_FILE}.${process.pid}.abcdef.tmp`;
   for (const name of [dead, live, CHECKPOINT_FILE, 'events.sqlite']) writeFileSync(join(dir.path, name), 'x');
-  expect(await removeAbandonedTempFiles(dir.path)).toBe(1);
+  expect(await removeAbandonedFiles(dir.path)).toBe(1);
   expect(readdirSync(dir.path).sort()).toEqual([CHECKPOINT_FILE, 'events.sqlite', live].sort());
 });
 
@@ -97,7 +97,7 @@ it('removes segment files of dead processes that the manifest does not name, and
   const orphan = `${CHECKPOINT_FILE}.999999999.bbbbbb.seg`;
   const ours = `${CHECKPOINT_FILE}.${process.pid}.cccccc.seg`;
   for (const name of [named, orphan, ours, CHECKPOINT_FILE]) writeFileSync(join(dir.path, name), 'x');
-  expect(await removeAbandonedTempFiles(dir.path, new Set([named]))).toBe(1);
+  expect(await removeAbandonedFiles(dir.path, new Set([named]))).toBe(1);
   expect(readdirSync(dir.path).sort()).toEqual([CHECKPOINT_FILE, named, ours].sort());
   await removeCheckpoint(dir.path);
   expect(readdirSync(dir.path)).toEqual([]);

@@ -16,7 +16,7 @@
 
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { createError, type TelemetryError } from '../../domain/errors.js';
+import { createError, hasCode, type TelemetryError } from '../../domain/errors.js';
 import type { Projections } from '../projections.js';
 import { CHECKPOINT_FILE, loadCheckpointBytes, removeSegments, saveCheckpoint, writeNewFile } from './checkpoint-file.js';
 import { checkpointPieces, decodeCheckpoint, decodeSegment, projectionsFromSegments, type CheckpointMeta, type DecodedSegment } from './codec.js';
@@ -127,7 +127,8 @@ export async function loadCheckpoint(dataDir: string, expect: CheckpointMeta): P
     try {
       segments.push(decodeSegment(segment, expect));
     } catch (error) {
-      throw invalid(`${what}: ${error instanceof Error ? error.message.replace(/^Projection checkpoint unusable: /, '') : String(error)}`);
+      if (!hasCode(error, 'CHECKPOINT_INVALID')) throw error;
+      throw invalid(`${what}: ${(error as Error).message.slice(INVALID_PREFIX.length)}`);
     }
   }
   const projections = projectionsFromSegments(segments);
@@ -156,6 +157,8 @@ function encodeManifest(manifest: Manifest): Buffer {
   return Buffer.from(`${json}\n${sha256(json)}\n`, 'utf8');
 }
 
+/** What every TELEMETRY_CHECKPOINT_INVALID message starts with, before its reason. */
+const INVALID_PREFIX = createError('CHECKPOINT_INVALID', '').message;
 const SEGMENT_NAME = new RegExp(`^${CHECKPOINT_FILE.replace('.', '\\.')}\\.\\d+\\.[0-9a-f]+\\.seg$`);
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
 const DECIMAL = /^(?:0|[1-9][0-9]*)$/;

@@ -157,7 +157,7 @@ export async function checkpointSavedAt(dataDir: string): Promise<Date | null> {
  * names (`keep`), of processes no longer alive (another live process sharing the data dir may be
  * mid-save). Returns how many were removed.
  */
-export async function removeAbandonedTempFiles(dataDir: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
+export async function removeAbandonedFiles(dataDir: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
   let removed = 0;
   for (const name of await readdir(dataDir).catch(() => [] as string[])) {
     const pid = (TEMP_FILE.exec(name) ?? (keep.has(name) ? null : SEGMENT_FILE.exec(name)))?.[1];
