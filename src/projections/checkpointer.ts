@@ -131,7 +131,6 @@ export class Checkpointer {
         paced,
         file: newSegmentFileName(),
         keep: plan.keep,
-        events: plan.events,
         drop: plan.drop,
       };
       // The events stay where they are: the task carries the shared memory they lie in and where.
@@ -161,20 +160,17 @@ export class Checkpointer {
     for (const robot of robots) counts.set(robot.name, robot.eventCount);
     const chain = this.chain?.of === projections ? this.chain : null;
     const last = chain?.segments.at(-1);
-    let fresh = 0;
-    if (chain !== null) for (const robot of robots) fresh += robot.eventCount - (chain.saved.get(robot.name) ?? 0);
-    const merged = last !== undefined && last.events + fresh <= this.segmentEvents;
+    // The chain's saved counts add up to savedEvents: what is new is the difference.
+    const merged = last !== undefined && last.events + projections.eventCount - this.savedEvents <= this.segmentEvents;
     const lastStart: ReadonlyMap<string, number> = chain === null ? new Map() : merged ? chain.lastStart : chain.saved;
     const from = (robot: RobotProjection): number => lastStart.get(robot.name) ?? 0;
-    let events = 0;
-    for (const robot of robots) events += robot.eventCount - from(robot);
     const keep = chain === null ? [] : merged ? chain.segments.slice(0, -1) : chain.segments;
     const previous = this.chain?.segments ?? [];
     const drop = chain === null ? previous.map((s) => s.file) : merged ? [last!.file] : [];
-    return { robots, from, counts, keep, lastStart, events, drop, merged };
+    return { robots, from, counts, keep, lastStart, drop, merged };
   }
 
-  /** Records that the projections were loaded from a checkpoint, saved at `info.savedAt`. */
+  /** Records that the projections were loaded from a checkpoint, saved at `savedAt`. */
   loaded(checkpoint: LoadedCheckpoint, savedAt: Date): void {
     const { projections, segments, lastStart } = checkpoint;
     const saved = new Map<string, number>();

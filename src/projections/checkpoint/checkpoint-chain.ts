@@ -18,8 +18,19 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createError, hasCode, type TelemetryError } from '../../domain/errors.js';
 import type { Projections } from '../projections.js';
-import { CHECKPOINT_FILE, loadCheckpointBytes, removeSegments, saveCheckpoint, writeNewFile } from './checkpoint-file.js';
-import { checkpointPieces, decodeCheckpoint, decodeSegment, projectionsFromSegments, type CheckpointMeta, type DecodedSegment } from './codec.js';
+import { isSegmentFileName, loadCheckpointBytes, removeSegments, saveCheckpoint, writeNewFile } from './checkpoint-file.js';
+import {
+  checkMeta,
+  checkpointPieces,
+  decodeCheckpoint,
+  decodeSegment,
+  isDecimal,
+  isSegment,
+  projectionsFromSegments,
+  segmentDigest,
+  type CheckpointMeta,
+  type DecodedSegment,
+} from './codec.js';
 import { robotStates, type SharedSnapshot } from './shared-snapshot.js';
 
 /**
@@ -60,8 +71,6 @@ export interface CheckpointSaveTask {
   /** The segment file to write, and the segments the manifest names before it. */
   readonly file: string;
   readonly keep: readonly SegmentEntry[];
-  /** Events the new segment holds (the sum of the robots' runs). */
-  readonly events: number;
   /** Segment files no longer named once this save is in place (deleted where they may be). */
   readonly drop: readonly string[];
 }
@@ -73,17 +82,20 @@ export interface CheckpointSaveTask {
  */
 export async function saveSegment(task: CheckpointSaveTask): Promise<SegmentEntry> {
   const { meta, position, dataDir } = task;
+  const robots = robotStates(task.robots);
+  let events = 0;
+  for (const robot of robots) events += robot.count;
   let bytes = 0;
   let digest: Uint8Array | undefined;
   function* counted(): Generator<Uint8Array> {
-    for (const piece of checkpointPieces({ meta, position, robots: robotStates(task.robots) })) {
+    for (const piece of checkpointPieces({ meta, position, robots })) {
       bytes += piece.length;
       digest = piece; // the last piece is the segment's digest
       yield piece;
     }
   }
   await writeNewFile(join(dataDir, task.file), counted(), { paced: task.paced });
-  const entry: SegmentEntry = { file: task.file, sha256: Buffer.from(digest!).toString('hex'), bytes, events: task.events };
+  const entry: SegmentEntry = { file: task.file, sha256: Buffer.from(digest!).toString('hex'), bytes, events };
   const manifest: Manifest = { manifest: 1, ...meta, position, segments: [...task.keep, entry] };
   await saveCheckpoint(dataDir, [encodeManifest(manifest)]);
   await removeSegments(dataDir, task.drop);
@@ -106,22 +118,17 @@ export interface LoadedCheckpoint {
 export async function loadCheckpoint(dataDir: string, expect: CheckpointMeta): Promise<LoadedCheckpoint | null> {
   const bytes = await loadCheckpointBytes(dataDir);
   if (bytes === null) return null;
-  if (bytes.subarray(0, 8).toString('latin1') === 'TLMCKPT1') {
+  if (isSegment(bytes)) {
     return { projections: decodeCheckpoint(bytes, expect), segments: null, lastStart: new Map() };
   }
   const manifest = parseManifest(bytes);
-  if (manifest.projectionVersion !== expect.projectionVersion) {
-    throw invalid(`projection version differs: checkpoint has ${manifest.projectionVersion}, this build expects ${expect.projectionVersion}`);
-  }
-  if (manifest.logIdentity !== expect.logIdentity) {
-    throw invalid(`log identity differs: checkpoint was taken from log ${JSON.stringify(manifest.logIdentity)}, this log is ${JSON.stringify(expect.logIdentity)}`);
-  }
+  checkMeta(manifest, expect);
   const segments: DecodedSegment[] = [];
   for (const [i, entry] of manifest.segments.entries()) {
     const what = `segment ${i + 1} of ${manifest.segments.length} (${entry.file})`;
     const segment = await loadCheckpointBytes(dataDir, entry.file);
     if (segment === null) throw invalid(`${what} is missing`);
-    if (segment.length !== entry.bytes || segment.subarray(segment.length - 32).toString('hex') !== entry.sha256) {
+    if (segment.length !== entry.bytes || Buffer.from(segmentDigest(segment)).toString('hex') !== entry.sha256) {
       throw invalid(`${what} is not the file the manifest names (size or digest differs)`);
     }
     try {
@@ -145,7 +152,7 @@ export async function loadCheckpoint(dataDir: string, expect: CheckpointMeta): P
 export async function namedSegments(dataDir: string): Promise<Set<string>> {
   try {
     const bytes = await loadCheckpointBytes(dataDir);
-    if (bytes === null || bytes.subarray(0, 8).toString('latin1') === 'TLMCKPT1') return new Set();
+    if (bytes === null || isSegment(bytes)) return new Set();
     return new Set(parseManifest(bytes).segments.map((entry) => entry.file));
   } catch {
     return new Set();
@@ -159,9 +166,7 @@ function encodeManifest(manifest: Manifest): Buffer {
 
 /** What every TELEMETRY_CHECKPOINT_INVALID message starts with, before its reason. */
 const INVALID_PREFIX = createError('CHECKPOINT_INVALID', '').message;
-const SEGMENT_NAME = new RegExp(`^${CHECKPOINT_FILE.replace('.', '\\.')}\\.\\d+\\.[0-9a-f]+\\.seg$`);
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
-const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
 
 function parseManifest(bytes: Buffer): Manifest {
   const text = bytes.toString('utf8');
@@ -182,7 +187,7 @@ function parseManifest(bytes: Buffer): Manifest {
         typeof entry === 'object' &&
         entry !== null &&
         typeof entry.file === 'string' &&
-        SEGMENT_NAME.test(entry.file) &&
+        isSegmentFileName(entry.file) &&
         typeof entry.sha256 === 'string' &&
         HEX_DIGEST.test(entry.sha256) &&
         Number.isSafeInteger(entry.bytes) &&
@@ -193,7 +198,7 @@ function parseManifest(bytes: Buffer): Manifest {
     !Number.isInteger(manifest.projectionVersion) ||
     typeof manifest.logIdentity !== 'string' ||
     typeof manifest.position !== 'string' ||
-    !DECIMAL.test(manifest.position) ||
+    !isDecimal(manifest.position) ||
     !segmentsValid ||
     manifest.segments.length === 0
   ) {

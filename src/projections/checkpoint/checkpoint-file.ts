@@ -9,7 +9,7 @@ import { type FileHandle, open, readdir, rename, stat, unlink } from 'node:fs/pr
 import { join } from 'node:path';
 
 export const CHECKPOINT_FILE = 'projections.checkpoint';
-/** Segment files: `${CHECKPOINT_FILE}.<pid>.<random hex>.seg`, named by the process that wrote them. */
+/** Segment files: `${CHECKPOINT_FILE}.<pid>.<random hex>.seg`, named by the process that wrote them (newSegmentFileName). */
 const SEGMENT_FILE = new RegExp(`^${CHECKPOINT_FILE.replace('.', '\\.')}\\.(\\d+)\\.[0-9a-f]+\\.seg$`);
 const TEMP_FILE = new RegExp(`^${CHECKPOINT_FILE.replace('.', '\\.')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
 
@@ -45,6 +45,11 @@ export async function saveCheckpoint(dataDir: string, pieces: Iterable<Uint8Arra
     throw error;
   }
   await syncDir(dataDir);
+}
+
+/** True when `name` is a segment file's name (whichever process wrote it). */
+export function isSegmentFileName(name: string): boolean {
+  return SEGMENT_FILE.test(name);
 }
 
 /** A name for a new segment file of this process (unique, so never one that exists). */
@@ -202,7 +207,7 @@ export async function removeCheckpoint(dataDir: string): Promise<void> {
   }
 }
 
-export function errorCode(error: unknown): unknown {
+function errorCode(error: unknown): unknown {
   return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
 }
 

@@ -44,23 +44,49 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
 
-/** Serialises every robot (sorted by name, so equal projections give equal bytes) and the position. */
-export function encodeCheckpoint(projections: Projections, meta: CheckpointMeta): Buffer {
-  return sealCheckpoint(snapshotCheckpoint(projections, meta));
+/** True when `bytes` begin as a segment does (a whole checkpoint of the one-file layout is one). */
+export function isSegment(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length && MAGIC.equals(bytes.subarray(0, MAGIC.length));
 }
 
-/** Writes the digest of a snapshot's body into its last bytes; returns the same buffer. */
-export function sealCheckpoint(bytes: Buffer): Buffer {
-  const bodyEnd = bytes.length - DIGEST_BYTES;
-  createHash('sha256').update(bytes.subarray(0, bodyEnd)).digest().copy(bytes, bodyEnd);
-  return bytes;
+/** The segment's own digest: its last bytes. */
+export function segmentDigest(bytes: Uint8Array): Uint8Array {
+  return bytes.subarray(bytes.length - DIGEST_BYTES);
+}
+
+/** True for a position as checkpoints write it: a non-negative decimal integer, no sign or leading zeros. */
+export function isDecimal(text: string): boolean {
+  return DECIMAL.test(text);
+}
+
+/** Throws TELEMETRY_CHECKPOINT_INVALID, naming both, unless `found` was built by this build from this log. */
+export function checkMeta(found: CheckpointMeta, expect: CheckpointMeta): void {
+  if (found.projectionVersion !== expect.projectionVersion) {
+    throw invalid(`projection version differs: checkpoint has ${found.projectionVersion}, this build expects ${expect.projectionVersion}`);
+  }
+  if (found.logIdentity !== expect.logIdentity) {
+    throw invalid(
+      `log identity differs: checkpoint was taken from log ${JSON.stringify(found.logIdentity)}, ` +
+        `this log is ${JSON.stringify(expect.logIdentity)}`,
+    );
+  }
+}
+
+/**
+ * Serialises every robot (sorted by name, so equal projections give equal bytes) and the position
+ * as one whole checkpoint, in one buffer: for tests and the codec benchmark. Saves stream the same
+ * pieces to a file instead (checkpointPieces).
+ */
+export function encodeCheckpoint(projections: Projections, meta: CheckpointMeta): Buffer {
+  const robots = Array.from(projections.allRobots(), robotState);
+  return Buffer.concat([...checkpointPieces({ meta, position: projections.position.toString(), robots })]);
 }
 
 /** One robot's state as a checkpoint segment holds it: its events from revision `from` on. */
 export interface RobotState {
   readonly name: string;
   /** The revision of the first event held (0 unless the segment continues earlier ones). */
-  readonly from?: number;
+  readonly from: number;
   readonly count: number;
   /** Coordinates of the robot's last event. */
   readonly x: number;
@@ -93,99 +119,59 @@ export function robotState(robot: RobotProjection): RobotState {
 }
 
 /**
- * The checkpoint's bytes with the digest left zero (sealCheckpoint fills it), read from the
- * projections as they are now.
- */
-export function snapshotCheckpoint(projections: Projections, meta: CheckpointMeta): Buffer {
-  const robots = Array.from(projections.allRobots(), robotState);
-  return layOutCheckpoint({ meta, position: projections.position.toString(), robots });
-}
-
-/**
- * The checkpoint's bytes with the digest left zero (sealCheckpoint fills it), in a fresh ArrayBuffer
- * of its own. Robots are written sorted by name, so equal content gives equal bytes.
- */
-export function layOutCheckpoint(content: CheckpointContent): Buffer {
-  const body = checkpointBody(content);
-  // A fresh ArrayBuffer: zero-filled (so the digest is zero) and at offset 0.
-  const bytes = Buffer.from(new ArrayBuffer(body.length + DIGEST_BYTES));
-  let offset = 0;
-  for (const piece of body.pieces()) {
-    bytes.set(piece, offset);
-    offset += piece.length;
-  }
-  return bytes;
-}
-
-/**
  * The whole checkpoint — body, then its SHA-256 — as byte pieces in file order, for writing without
  * first laying it out in one buffer: the robots' arrays are yielded as views of their own memory
  * (copied only to swap bytes on a big-endian host). The digest is computed as the pieces go by.
  */
 export function* checkpointPieces(content: CheckpointContent): Generator<Uint8Array> {
   const hash = createHash('sha256');
-  for (const piece of checkpointBody(content).pieces()) {
+  for (const piece of bodyPieces(content)) {
     hash.update(piece);
     yield piece;
   }
   yield hash.digest();
 }
 
-interface CheckpointBody {
-  /** Bytes before the digest. */
-  readonly length: number;
-  pieces(): Generator<Uint8Array>;
-}
-
-function checkpointBody(content: CheckpointContent): CheckpointBody {
+/** The checkpoint's bytes before the digest, in file order. */
+function* bodyPieces(content: CheckpointContent): Generator<Uint8Array> {
   const { projectionVersion } = content.meta;
   if (!Number.isInteger(projectionVersion) || projectionVersion < 0 || projectionVersion > MAX_U32) {
     throw new RangeError(`projectionVersion must be an integer 0-${MAX_U32}, got ${projectionVersion}`);
   }
-  if (!DECIMAL.test(content.position)) throw new RangeError(`position must be a non-negative decimal, got ${content.position}`);
+  if (!isDecimal(content.position)) throw new RangeError(`position must be a non-negative decimal, got ${content.position}`);
 
   const robots = [...content.robots].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const identity = Buffer.from(content.meta.logIdentity, 'utf8');
   const position = Buffer.from(content.position, 'latin1');
   const names = robots.map((robot) => Buffer.from(robot.name, 'utf8'));
-  const headLength = HEADER_BYTES + stringBytes(identity.length) + stringBytes(position.length) + 8;
-  let length = headLength;
-  for (let i = 0; i < robots.length; i++) {
-    const robot = robots[i]!;
+  for (const robot of robots) {
     checkPieces(robot, robot.timestamps, 'timestamps');
     checkPieces(robot, robot.cumulative, 'cumulative distances');
-    const from = robot.from ?? 0;
-    if (!Number.isSafeInteger(from) || from < 0) throw new RangeError(`robot ${JSON.stringify(robot.name)} starts at revision ${from}`);
-    length += stringBytes(names[i]!.length) + robotFixedBytes(FORMAT_VERSION) + 16 * robot.count;
+    if (!Number.isSafeInteger(robot.from) || robot.from < 0) throw new RangeError(`robot ${JSON.stringify(robot.name)} starts at revision ${robot.from}`);
   }
-  return {
-    length,
-    *pieces() {
-      const head = Buffer.alloc(headLength);
-      const view = new DataView(head.buffer, head.byteOffset, head.length);
-      MAGIC.copy(head, 0);
-      view.setUint32(8, FORMAT_VERSION, true);
-      view.setUint32(12, projectionVersion, true);
-      let offset = writeString(head, view, HEADER_BYTES, identity);
-      offset = writeString(head, view, offset, position);
-      view.setUint32(offset, robots.length, true);
-      yield head;
-      for (let i = 0; i < robots.length; i++) {
-        const robot = robots[i]!;
-        const name = names[i]!;
-        const fixed = Buffer.alloc(stringBytes(name.length) + robotFixedBytes(FORMAT_VERSION));
-        const fixedView = new DataView(fixed.buffer, fixed.byteOffset, fixed.length);
-        offset = writeString(fixed, fixedView, 0, name);
-        fixedView.setFloat64(offset, robot.from ?? 0, true);
-        fixedView.setFloat64(offset + 8, robot.count, true);
-        fixedView.setFloat64(offset + 16, robot.x, true);
-        fixedView.setFloat64(offset + 24, robot.y, true);
-        yield fixed;
-        for (const values of robot.timestamps) yield littleEndianBytes(values);
-        for (const values of robot.cumulative) yield littleEndianBytes(values);
-      }
-    },
-  };
+  const head = Buffer.alloc(HEADER_BYTES + stringBytes(identity.length) + stringBytes(position.length) + 8);
+  const view = new DataView(head.buffer, head.byteOffset, head.length);
+  MAGIC.copy(head, 0);
+  view.setUint32(8, FORMAT_VERSION, true);
+  view.setUint32(12, projectionVersion, true);
+  let offset = writeString(head, view, HEADER_BYTES, identity);
+  offset = writeString(head, view, offset, position);
+  view.setUint32(offset, robots.length, true);
+  yield head;
+  for (let i = 0; i < robots.length; i++) {
+    const robot = robots[i]!;
+    const name = names[i]!;
+    const fixed = Buffer.alloc(stringBytes(name.length) + robotFixedBytes(FORMAT_VERSION));
+    const fixedView = new DataView(fixed.buffer, fixed.byteOffset, fixed.length);
+    offset = writeString(fixed, fixedView, 0, name);
+    fixedView.setFloat64(offset, robot.from, true);
+    fixedView.setFloat64(offset + 8, robot.count, true);
+    fixedView.setFloat64(offset + 16, robot.x, true);
+    fixedView.setFloat64(offset + 24, robot.y, true);
+    yield fixed;
+    for (const values of robot.timestamps) yield littleEndianBytes(values);
+    for (const values of robot.cumulative) yield littleEndianBytes(values);
+  }
 }
 
 function checkPieces(robot: RobotState, pieces: readonly Float64Array[], what: string): void {
@@ -251,21 +237,9 @@ export function decodeSegment(bytes: Buffer, expect: CheckpointMeta): DecodedSeg
   if ('problem' in layout) throw malformed(layout.problem);
   if (layout.end !== bodyEnd) throw malformed(`${bodyEnd - layout.end} unexpected bytes after the last robot`);
 
-  const projectionVersion = view.getUint32(12, true);
-  if (projectionVersion !== expect.projectionVersion) {
-    throw invalid(
-      `projection version differs: checkpoint has ${projectionVersion}, this build expects ${expect.projectionVersion}`,
-    );
-  }
-  const identity = readString(bytes, view, HEADER_BYTES, 'log identity');
-  if (identity !== expect.logIdentity) {
-    throw invalid(
-      `log identity differs: checkpoint was taken from log ${JSON.stringify(identity)}, ` +
-        `this log is ${JSON.stringify(expect.logIdentity)}`,
-    );
-  }
+  checkMeta({ projectionVersion: view.getUint32(12, true), logIdentity: readString(bytes, view, HEADER_BYTES, 'log identity') }, expect);
   const positionText = readString(bytes, view, layout.position, 'position');
-  if (!DECIMAL.test(positionText)) throw malformed(`position ${JSON.stringify(positionText)} is not a decimal integer`);
+  if (!isDecimal(positionText)) throw malformed(`position ${JSON.stringify(positionText)} is not a decimal integer`);
   checkPadding(bytes, layout.robotCount + 4, 4, 'robot count');
 
   const file = LITTLE_ENDIAN && bytes.byteOffset % 8 === 0 && bytes.buffer instanceof SharedArrayBuffer ? bytes : alignedCopy(bytes);
