@@ -31,30 +31,6 @@ const writer = new LogWriter(db, indexEveryRows);
 // read until this writer happens to write to them again.
 writer.indexAllTails();
 
-/** Tails indexed per transaction between commits: small, so a batch arriving meanwhile waits little. */
-const INDEX_STREAMS_PER_STEP = 16;
-let indexScheduled = false;
-
-/**
- * Index upkeep runs when the thread is otherwise idle: a batch that arrives is taken before the
- * next step (messages are handled in the event loop's poll phase, before setImmediate callbacks).
- */
-function scheduleIndexing(): void {
-  if (indexScheduled || !writer.indexing) return;
-  indexScheduled = true;
-  setImmediate(() => {
-    indexScheduled = false;
-    try {
-      writer.indexDue(INDEX_STREAMS_PER_STEP);
-    } catch {
-      // Only an optimisation: reads walk the chain of whatever is left unindexed; the next commit
-      // (or the next start) tries again.
-      return;
-    }
-    scheduleIndexing();
-  });
-}
-
 port.on('message', (request: WriterRequest) => {
   if (request.kind === 'close') {
     try {
@@ -76,7 +52,6 @@ port.on('message', (request: WriterRequest) => {
     const reply: WriterReply = { kind: 'committed', outcome };
     port.postMessage(reply, [outcome.firstRevisions.buffer, outcome.conflictNext.buffer, outcome.rowPositions.buffer]);
     checkpointer.postMessage('commit');
-    scheduleIndexing();
   } catch (error) {
     const reply: WriterReply = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
     port.postMessage(reply);

@@ -428,6 +428,22 @@ describe('SqliteEventLog index and chain', () => {
     CREATE TRIGGER chunks_append_only_delete BEFORE DELETE ON chunks BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
     INSERT INTO meta VALUES ('format', '1'), ('log_id', 'format-one-log');`;
 
+  // Format 2's tables (its triggers were those of format 3): one chunk_index entry per indexed row.
+  const FORMAT_2 = `
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+    CREATE TABLE chunks (
+      position INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL REFERENCES streams(id),
+      first_rev INTEGER NOT NULL CHECK (first_rev >= 0), count INTEGER NOT NULL CHECK (count > 0),
+      events BLOB NOT NULL CHECK (length(events) = count * 24), prev INTEGER) STRICT;
+    CREATE TABLE heads (
+      stream_id INTEGER PRIMARY KEY REFERENCES streams(id), next_rev INTEGER NOT NULL,
+      last_position INTEGER, indexed_rev INTEGER NOT NULL) STRICT;
+    CREATE TABLE chunk_index (
+      stream_id INTEGER NOT NULL, first_rev INTEGER NOT NULL, position INTEGER NOT NULL,
+      PRIMARY KEY (stream_id, first_rev)) STRICT, WITHOUT ROWID;
+    INSERT INTO meta VALUES ('format', '2'), ('log_id', 'format-two-log');`;
+
   let dataDir: string;
   beforeEach(() => {
     dataDir = tempDataDir();
@@ -495,9 +511,12 @@ describe('SqliteEventLog index and chain', () => {
     try {
       await expectReadsMatch(reopened, expected, random);
       const db = new Database(join(dataDir, LOG_FILE_NAME), { readonly: true });
-      // A clean close leaves every row indexed, once.
+      // A clean close leaves every row indexed, once, in groups of several rows.
       expect(db.prepare('SELECT count(*) FROM heads WHERE indexed_rev < next_rev').pluck().get()).toBe(0);
-      expect(db.prepare('SELECT count(*) FROM chunk_index').pluck().get()).toBe(db.prepare('SELECT count(*) FROM chunks').pluck().get());
+      const grouped = db.prepare('SELECT count(*), count(DISTINCT j.value), max(json_array_length(g.positions)) FROM chunk_groups g, json_each(g.positions) j').raw().get();
+      const rows = db.prepare('SELECT count(*) FROM chunks').pluck().get();
+      expect(grouped).toEqual([rows, rows, expect.any(Number)]);
+      expect((grouped as number[])[2]).toBeGreaterThanOrEqual(3);
       db.close();
     } finally {
       await reopened.close();
@@ -530,6 +549,48 @@ describe('SqliteEventLog index and chain', () => {
     } finally {
       await log.close();
     }
+  });
+
+  it('migrates a format-2 log: each indexed row becomes a group of one, the tail is grouped by the writer', async () => {
+    const db = new Database(join(dataDir, LOG_FILE_NAME));
+    db.exec(FORMAT_2);
+    db.exec("INSERT INTO streams (id, name) VALUES (1, 'Bender'), (2, 'Calculon'), (3, 'Nobody')");
+    const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?, ?)');
+    const bytes = (...events: number[]) => Buffer.from(Float64Array.from(events).buffer);
+    insert.run(1, 1, 0, 2, bytes(0, 0, 1, 3, 4, 2), null);
+    insert.run(2, 2, 0, 1, bytes(1, 1, 1), null);
+    insert.run(3, 1, 2, 1, bytes(3, 0, 3), 1);
+    insert.run(4, 1, 3, 2, bytes(5, 5, 5, 6, 6, 6), 3);
+    // Bender's rows 1 and 3 are indexed, row 4 is its tail.
+    db.exec('INSERT INTO heads VALUES (1, 5, 4, 3), (2, 1, 2, 1), (3, 0, NULL, 0)');
+    db.exec('INSERT INTO chunk_index VALUES (1, 0, 1), (1, 2, 3), (2, 0, 2)');
+    db.close();
+
+    const groupsIn = () => {
+      const view = new Database(join(dataDir, LOG_FILE_NAME), { readonly: true });
+      try {
+        return view.prepare<[], { stream_id: number; first_rev: number; positions: string }>('SELECT * FROM chunk_groups ORDER BY stream_id, first_rev').all()
+          .map((g) => `${g.stream_id}@${g.first_rev}:${g.positions}`);
+      } finally {
+        view.close();
+      }
+    };
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0 });
+    try {
+      expect(groupsIn()).toEqual(['1@0:[1]', '1@2:[3]', '2@0:[2]']);
+      expect(await log.identity()).toBe('sqlite:format-two-log');
+      expect(values((await log.readStream('Bender', 0n, 10))!.events)).toEqual([0, 0, 1, 3, 4, 2, 3, 0, 3, 5, 5, 5, 6, 6, 6]);
+      expect(values((await log.readStream('Bender', 1n, 3))!.events)).toEqual([3, 4, 2, 3, 0, 3, 5, 5, 5]);
+      expect(flattenPositions(await log.readAll(LOG_START, 10))).toEqual(['1 Bender@0', '2 Calculon@0', '3 Bender@2', '4 Bender@3']);
+      expect(await log.head('Bender')).toEqual({ revision: 4n, x: 6, y: 6, timestamp: 6 });
+      await expect(log.append('Bender', block([9, 9, 9]), 3n)).rejects.toSatisfy((e: unknown) => hasCode(e, 'REVISION_CONFLICT'));
+      await log.append('Bender', block([7, 7, 7]), 4n);
+      expect(values((await log.readStream('Bender', 4n, 10))!.events)).toEqual([6, 6, 6, 7, 7, 7]);
+    } finally {
+      await log.close();
+    }
+    // The writer grouped the old tail as it started, and its own row as it closed.
+    expect(groupsIn()).toEqual(['1@0:[1]', '1@2:[3]', '1@3:[4]', '1@5:[5]', '2@0:[2]']);
   });
 });
 

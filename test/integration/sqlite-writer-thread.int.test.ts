@@ -14,7 +14,6 @@ import type { WriterBatch } from '../../src/store/sqlite/log-writer.js';
 import { openLogDatabase } from '../../src/store/sqlite/schema.js';
 import { WriterThread } from '../../src/store/sqlite/writer-thread.js';
 import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
-import { eventually } from '../support/eventually.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,26 +58,47 @@ describe('WriterThread', () => {
     expect(second.created).toEqual([['c', 3]]);
   });
 
-  it('indexes due tails between commits, while the log stays open', async () => {
+  it('indexes each stream\'s rows as one group in the commit that writes the group\'s last row', async () => {
     const dataDir = tempDir();
     const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 2 });
     cleanups.push(() => log.close());
-    for (let t = 0; t < 6; t++) {
+    const db = openLogDatabase(dataDir, { readonly: true });
+    cleanups.push(() => db.close());
+    const groups = db.prepare<[], { stream_id: number; first_rev: number; positions: string }>(
+      'SELECT stream_id, first_rev, positions FROM chunk_groups ORDER BY stream_id, first_rev',
+    );
+    const tails = db.prepare<[], number>('SELECT sum(next_rev - indexed_rev) FROM heads').pluck();
+    for (let t = 0; t < 5; t++) {
       await log.appendMany({
         streams: ['a', 'b', 'c'],
         expected: new Float64Array(3).fill(t === 0 ? EXPECT_NO_STREAM : t - 1),
         counts: Int32Array.of(1, 1, 1),
         events: Float64Array.of(t, t, t, t, t, t, t, t, t),
       });
+      // Commit t writes rows 3t+1..3t+3 (a, b, c); every second commit closes a group of two rows.
+      expect(tails.get()).toBe(t % 2 === 0 ? 3 : 0);
     }
+    const grouped = groups.all().map((g) => `${g.stream_id}@${g.first_rev}:${g.positions}`);
+    expect(grouped).toEqual(['1@0:[1,4]', '1@2:[7,10]', '2@0:[2,5]', '2@2:[8,11]', '3@0:[3,6]', '3@2:[9,12]']);
+    expect((await log.readStream('b', 0n, 10))?.events).toEqual(Float64Array.of(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4));
+  });
+
+  it('indexes a stream another writer also wrote to by walking its chain, every row once', async () => {
+    const dataDir = tempDir();
+    const one = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 3 });
+    const two = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 3 });
+    cleanups.push(() => one.close(), () => two.close());
+    // The writers take turns on one stream: neither remembers every row of the tail it indexes.
+    for (let t = 0; t < 10; t++) await (t % 3 === 0 ? two : one).append('a', Float64Array.of(t, t, t), t === 0 ? 'no_stream' : BigInt(t - 1));
     const db = openLogDatabase(dataDir, { readonly: true });
     cleanups.push(() => db.close());
-    // A stream is due once it has two unindexed rows (one event each here); whether the last row
-    // is indexed depends on where the steps fell between commits, but no tail may stay due.
-    const longestTail = db.prepare<[], number>('SELECT max(next_rev - indexed_rev) FROM heads').pluck();
-    await eventually(async () => longestTail.get()! < 2, 5_000, 'every tail shorter than indexEveryRows');
-    expect(db.prepare<[], number>('SELECT count(*) FROM chunk_index').pluck().get()).toBeGreaterThanOrEqual(15);
-    expect((await log.readStream('b', 0n, 10))?.events).toEqual(Float64Array.of(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5));
+    const rows = db.prepare<[], number>('SELECT j.value FROM chunk_groups g, json_each(g.positions) j ORDER BY g.first_rev, j.key').pluck().all();
+    const indexed = db.prepare<[], number>('SELECT indexed_rev FROM heads').pluck().get()!;
+    expect(rows).toEqual(Array.from({ length: indexed }, (_, i) => i + 1));
+    expect(indexed).toBeGreaterThanOrEqual(6);
+    const events = Array.from({ length: 10 }, (_, t) => [t, t, t]).flat();
+    expect(Array.from((await one.readStream('a', 0n, 20))!.events)).toEqual(events);
+    expect(Array.from((await two.readStream('a', 3n, 4))!.events)).toEqual(events.slice(9, 21));
   });
 
   it('fails the batch with the reason when the thread cannot open the log, and tries a new thread for the next', async () => {

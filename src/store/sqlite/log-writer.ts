@@ -7,10 +7,11 @@
 // another process on the same data dir — can never interleave; a mismatch fails only that append.
 //
 // A stream's newest rows are found through its chain (see schema.ts); once this writer has written
-// `indexEveryRows` rows to a stream, that stream's tail is due to move into the per-stream index.
-// That happens between commits (`indexDue`, a few streams per transaction, called when the thread
-// has no batch waiting), not inside them: a commit's cost is the appends it carries, and the
-// frames waiting on it do not wait for index upkeep.
+// `indexEveryRows` rows to a stream, the commit that wrote the last of them also indexes them, as
+// one group: the writer remembers the positions of the rows it wrote, so a group costs one insert
+// and no walk. The head's `indexed_rev` is the check that the run it remembers is the whole tail;
+// where it is not (another process wrote to the stream, or the tail is older than this writer)
+// the tail is walked through its chain instead.
 
 import type Database from 'better-sqlite3';
 import { EVENT_STRIDE } from '../../domain/location.js';
@@ -31,10 +32,26 @@ export function rowCount(counts: Int32Array): number {
 }
 
 /**
- * Rows a stream may gather outside chunk_index before a commit indexes them. Larger means fewer
- * index page writes per row; smaller keeps the chain a read walks short.
+ * Rows a stream gathers outside the index before a commit indexes them as one group. Larger means
+ * fewer index writes; smaller keeps short both the chain a read of the newest events walks and the
+ * rows a read within a group passes over.
  */
 export const INDEX_EVERY_ROWS = 64;
+
+/** Run.from of a run that is not all of its stream's tail: no head's `indexed_rev` matches it. */
+const GAPPED = -1;
+
+/** The rows this writer has written to a stream since its last group. */
+interface Run {
+  /**
+   * Revision of the run's first row — the head's `indexed_rev` if the run is the whole tail — or
+   * GAPPED once rows of another writer fell between the run's.
+   */
+  from: number;
+  /** The revision after the run's last row. */
+  next: number;
+  readonly positions: number[];
+}
 
 /**
  * A batch of appends packed into transferable arrays: no object per append crosses the thread.
@@ -66,10 +83,8 @@ export interface WriterOutcome {
 
 export class LogWriter {
   private readonly sql;
-  /** Rows written per stream id since that stream's tail was last indexed. */
-  private readonly unindexedRows = new Map<number, number>();
-  /** Streams whose unindexed rows reached `indexEveryRows`, in the order they did. */
-  private readonly due = new Set<number>();
+  /** Per stream id, the rows written since its last group. */
+  private readonly runs = new Map<number, Run>();
   /**
    * Each stream's last row as this writer last wrote or read it: the next row's `prev` without a
    * lookup. The contiguity trigger still checks it against the head, so an entry made stale by
@@ -78,10 +93,9 @@ export class LogWriter {
   private readonly lastRows = new Map<number, number | null>();
   private readonly commitTransaction: (batch: WriterBatch) => WriterOutcome;
   private readonly indexAllTransaction: () => void;
-  private readonly indexDueTransaction: (maxStreams: number) => void;
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly indexEveryRows = INDEX_EVERY_ROWS,
   ) {
     this.sql = {
@@ -94,30 +108,29 @@ export class LogWriter {
       insertChunk: db.prepare<[number, number, number, Buffer, number | null]>(
         'INSERT INTO chunks (stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?)',
       ),
-      // Moves a stream's tail into chunk_index: everything below its next revision becomes indexed.
-      indexTail: db.prepare<[{ stream: number }]>(
-        `INSERT INTO chunk_index (stream_id, first_rev, position)
+      // Claims a run as the stream's whole tail: true (one change) only if the groups end where it starts.
+      claimTail: db.prepare<[{ stream: number; from: number; next: number }]>(
+        'UPDATE heads SET indexed_rev = @next WHERE stream_id = @stream AND indexed_rev = @from AND next_rev = @next',
+      ),
+      insertGroup: db.prepare<[number, number, string]>('INSERT INTO chunk_groups (stream_id, first_rev, positions) VALUES (?, ?, ?)'),
+      // Indexes a stream's tail, whoever wrote it, as one group: its chain walked from the head.
+      groupTail: db.prepare<[{ stream: number }]>(
+        `INSERT INTO chunk_groups (stream_id, first_rev, positions)
          WITH RECURSIVE chain(position, first_rev, prev) AS (
            SELECT c.position, c.first_rev, c.prev FROM heads h JOIN chunks c ON c.position = h.last_position
             WHERE h.stream_id = @stream AND c.first_rev >= h.indexed_rev
            UNION ALL
            SELECT c.position, c.first_rev, c.prev FROM chain JOIN chunks c ON c.position = chain.prev
             WHERE c.first_rev >= (SELECT indexed_rev FROM heads WHERE stream_id = @stream))
-         SELECT @stream, first_rev, position FROM chain ORDER BY first_rev`,
+         SELECT @stream, min(first_rev), json_group_array(position ORDER BY first_rev) FROM chain HAVING count(*) > 0`,
       ),
       markIndexed: db.prepare<[number]>('UPDATE heads SET indexed_rev = next_rev WHERE stream_id = ?'),
       streamsWithTails: db.prepare<[], number>('SELECT stream_id FROM heads WHERE indexed_rev < next_rev').pluck(),
     };
     this.commitTransaction = db.transaction(this.commitInTransaction.bind(this)).immediate;
-    this.indexDueTransaction = db.transaction((maxStreams: number) => {
-      let budget = maxStreams;
-      for (const id of this.due) {
-        if (budget-- === 0) break;
-        this.indexTail(id);
-      }
-    }).immediate;
     this.indexAllTransaction = db.transaction(() => {
-      for (const id of this.sql.streamsWithTails.all()) this.indexTail(id);
+      for (const id of this.sql.streamsWithTails.all()) this.walkTail(id);
+      this.runs.clear();
     }).immediate;
   }
 
@@ -126,27 +139,6 @@ export class LogWriter {
     const started = performance.now();
     const outcome = this.commitTransaction(batch);
     return { ...outcome, seconds: (performance.now() - started) / 1000 };
-  }
-
-  /** True while some stream's tail is due for the index. */
-  get indexing(): boolean {
-    return this.due.size > 0;
-  }
-
-  /**
-   * Indexes the tails of up to `maxStreams` due streams, oldest due first, in one transaction of
-   * their own. The index can always be rebuilt from the rows (indexAllTails), so this transaction
-   * is not fsynced on its own: the next commit's fsync carries it, and a crash before that only
-   * leaves a longer tail.
-   */
-  indexDue(maxStreams: number): void {
-    if (this.due.size === 0) return;
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      this.indexDueTransaction(maxStreams);
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
   }
 
   /**
@@ -192,9 +184,7 @@ export class LogWriter {
         rowPositions.fill(-1, row, row + rows);
       } else {
         firstRevisions[i] = first;
-        const unindexed = (this.unindexedRows.get(id!) ?? 0) + rows;
-        this.unindexedRows.set(id!, unindexed);
-        if (unindexed >= this.indexEveryRows) this.due.add(id!);
+        this.extendRun(id!, first, count, rowPositions, row, rows);
       }
       row += rows;
     }
@@ -238,11 +228,31 @@ export class LogWriter {
     return head;
   }
 
-  private indexTail(id: number): void {
-    this.sql.indexTail.run({ stream: id });
+  /** Adds an append's rows to the stream's run, and indexes the run once it is long enough. */
+  private extendRun(id: number, first: number, count: number, positions: Float64Array, at: number, rows: number): void {
+    let run = this.runs.get(id);
+    if (run === undefined) {
+      run = { from: first, next: first, positions: [] };
+      this.runs.set(id, run);
+    } else if (run.next !== first) {
+      // Someone else's rows came between: the tail is walked when it is due. Only this writer's
+      // rows count towards that, so k writers taking turns let a tail grow to about k groups' worth.
+      run.from = GAPPED;
+    }
+    for (let row = at; row < at + rows; row++) run.positions.push(positions[row]!);
+    run.next = first + count;
+    if (run.positions.length < this.indexEveryRows) return;
+    if (this.sql.claimTail.run({ stream: id, from: run.from, next: run.next }).changes === 1) {
+      this.sql.insertGroup.run(id, run.from, JSON.stringify(run.positions));
+    } else {
+      this.walkTail(id);
+    }
+    this.runs.set(id, { from: run.next, next: run.next, positions: [] });
+  }
+
+  private walkTail(id: number): void {
+    this.sql.groupTail.run({ stream: id });
     this.sql.markIndexed.run(id);
-    this.unindexedRows.set(id, 0);
-    this.due.delete(id);
   }
 }
 

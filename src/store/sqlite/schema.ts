@@ -7,13 +7,16 @@
 // rows, not 20,000. Rows are never updated or deleted; triggers enforce it.
 //
 // Rows are keyed by position only, so a commit appends to the end of one B-tree. The per-stream
-// lookup (`chunk_index`, keyed by stream and revision) is filled a stream's tail at a time, not per
-// commit: a B-tree keyed by stream takes a page write per robot per commit, and with a
-// thousand robots in every commit those page writes dominated it (`node dist/bench/log-layouts.js`
-// compares the two layouts; figures in BENCHMARKS.md). Rows not yet indexed are the suffix of their
-// stream's chain, reached from `heads.last_position` through `prev`.
+// lookup (`chunk_groups`, keyed by stream and revision) has one entry per run of a stream's
+// consecutive rows — its first revision and its rows' positions as a JSON array — written once
+// the run is `indexEveryRows` long (log-writer.ts), not per row: a B-tree keyed by stream takes a
+// page write per robot per commit, and with a thousand robots in every commit those page writes
+// dominated it (`node dist/bench/log-layouts.js` compares the layouts; figures in BENCHMARKS.md);
+// one entry per row still cost the writer a B-tree insert per row. A read joins an entry's
+// positions to `chunks` (json_each), as fast as one entry per row was. Rows not yet in a group are
+// the suffix of their stream's chain, reached from `heads.last_position` through `prev`.
 //
-// `heads` holds, per stream, the next revision, the last row and how far the index reaches. It is
+// `heads` holds, per stream, the next revision, the last row and how far the groups reach. It is
 // derived from `chunks` (and rebuilt from it by the format-1 migration); a trigger keeps it in step
 // with every insert, inside the inserting transaction.
 
@@ -24,7 +27,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 export const LOG_FILE_NAME = 'events.sqlite';
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -47,13 +50,16 @@ CREATE TABLE IF NOT EXISTS heads (
   stream_id     INTEGER PRIMARY KEY REFERENCES streams(id),
   next_rev      INTEGER NOT NULL,
   last_position INTEGER,
-  -- Rows of the stream with first_rev below this are in chunk_index; the others are its chain's tail.
+  -- Rows of the stream with first_rev below this are in chunk_groups; the others are its chain's tail.
   indexed_rev   INTEGER NOT NULL
 ) STRICT;
-CREATE TABLE IF NOT EXISTS chunk_index (
+-- A stream's groups cover its revisions from 0 to heads.indexed_rev, each starting where the one
+-- before it ends.
+CREATE TABLE IF NOT EXISTS chunk_groups (
   stream_id INTEGER NOT NULL,
   first_rev INTEGER NOT NULL,
-  position  INTEGER NOT NULL,
+  -- The positions of the group's rows, oldest first, as a JSON array.
+  positions TEXT    NOT NULL CHECK (json_array_length(positions) > 0),
   PRIMARY KEY (stream_id, first_rev)
 ) STRICT, WITHOUT ROWID;
 -- Every row continues its stream exactly where the previous one ended, and links to it: no gap, no
@@ -78,7 +84,7 @@ CREATE TRIGGER IF NOT EXISTS streams_append_only_delete BEFORE DELETE ON streams
 `;
 
 // Format 1 kept chunks keyed by (stream_id, first_rev) and had no prev/heads/index. The rows move
-// over unchanged, linked in revision order, every one of them indexed.
+// over unchanged, linked in revision order, every one of them indexed (a group of one row).
 const MIGRATE_FROM_1 = `
 DROP TRIGGER chunks_contiguous;
 DROP TRIGGER chunks_append_only_update;
@@ -94,9 +100,18 @@ INSERT INTO chunks (position, stream_id, first_rev, count, events, prev)
   SELECT position, stream_id, first_rev, count, events,
          lag(position) OVER (PARTITION BY stream_id ORDER BY first_rev)
     FROM chunks_v1 ORDER BY position;
-INSERT INTO chunk_index (stream_id, first_rev, position) SELECT stream_id, first_rev, position FROM chunks ORDER BY stream_id, first_rev;
+INSERT INTO chunk_groups (stream_id, first_rev, positions)
+  SELECT stream_id, first_rev, json_array(position) FROM chunks ORDER BY stream_id, first_rev;
 DROP TABLE chunks_v1;
 ${DDL}
+`;
+
+// Format 2 indexed rows one entry each (chunk_index): every entry becomes a group of one row.
+const MIGRATE_FROM_2 = `
+${DDL}
+INSERT INTO chunk_groups (stream_id, first_rev, positions)
+  SELECT stream_id, first_rev, json_array(position) FROM chunk_index ORDER BY stream_id, first_rev;
+DROP TABLE chunk_index;
 `;
 
 export interface OpenOptions {
@@ -126,14 +141,14 @@ export function openLogDatabase(dataDir: string, options: OpenOptions = {}): Dat
     db.pragma('foreign_keys = ON');
     db.transaction(() => {
       const format = storedFormat(db);
-      if (format === 1) {
-        db.exec(MIGRATE_FROM_1);
+      if (format === 1 || format === 2) {
+        db.exec(format === 1 ? MIGRATE_FROM_1 : MIGRATE_FROM_2);
         db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(String(FORMAT_VERSION));
       } else if (format === undefined) {
         db.exec(DDL);
         db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('format', String(FORMAT_VERSION));
       } else if (format !== FORMAT_VERSION) {
-        throw new Error(`${file} has log format ${format}; this version reads formats 1 and ${FORMAT_VERSION}`);
+        throw new Error(`${file} has log format ${format}; this version reads formats 1 to ${FORMAT_VERSION}`);
       } else {
         db.exec(DDL);
       }

@@ -6,9 +6,8 @@
 // our conflict error, and the others commit. The event loop meanwhile parses, decides and answers;
 // it keeps a connection of its own for reads (WAL lets them run beside the writer).
 //
-// A stream's newest rows are found through its chain (see schema.ts); the writer moves a stream's
-// tail into the per-stream index every so many rows. Reads join the two: index below `indexed_rev`,
-// chain above it.
+// A stream's newest rows are found through its chain (see schema.ts); the writer indexes a stream's
+// tail as one group every so many rows. Reads join the two: groups below `indexed_rev`, chain above it.
 
 import type Database from 'better-sqlite3';
 import { createError } from '../../domain/errors.js';
@@ -39,7 +38,10 @@ import { prepareStatements, type ChunkRow, type HeadRow, type Statements, type T
 import { SubscriptionHub } from './subscriptions.js';
 import { WriterThread } from './writer-thread.js';
 
-/** Revisions per rebuild-scan window: bounds the blob one read materialises (24 B per event). */
+/**
+ * Revisions per rebuild-scan window: the groups starting in it are read as one blob (24 B per
+ * event), so this bounds a blob to about itself plus one group.
+ */
 const SCAN_WINDOW = 65_536;
 
 export interface SqliteEventLogOptions {
@@ -305,24 +307,10 @@ export class SqliteEventLog implements EventLog {
     let position = 0;
     const indexedEnd = Math.min(end, head.indexed_rev);
     if (from < indexedEnd) {
-      const want = indexedEnd - from;
-      // The indexed rows are contiguous from revision 0, so this row holds `from`; the query cut
-      // its blob to the requested events.
-      const first = this.sql.chunkAt.get({ stream: id, rev: from, take: want })!;
-      const events = fromBlob(first.events);
-      parts.push(events);
-      total += events.length / EVENT_STRIDE;
-      position = first.position;
-      // Every row holds at least one event, so the rest needs at most that many rows.
-      if (total < want) {
-        for (const row of this.sql.chunksAfter.all(id, first.first_rev, want - total)) {
-          const take = Math.min(row.count, want - total);
-          const rowEvents = fromBlob(row.events);
-          parts.push(take === row.count ? rowEvents : rowEvents.subarray(0, take * EVENT_STRIDE));
-          total += take;
-          position = row.position;
-          if (total === want) break;
-        }
+      for (const row of this.sql.windowRows.iterate({ stream: id, lo: from, hi: indexedEnd })) {
+        parts.push(fromBlob(row.events));
+        total += row.count;
+        position = row.position;
       }
     }
     if (end > head.indexed_rev) {
@@ -351,7 +339,7 @@ export class SqliteEventLog implements EventLog {
       const head: HeadRow | undefined = this.sql.head.get(id);
       if (head === undefined) return 0;
       let count = 0;
-      // One aligned copy per window of up to SCAN_WINDOW events: no per-row typed array or chunk object.
+      // One aligned copy per window of groups: no per-row typed array or chunk object.
       for (let lo = 0; lo < head.indexed_rev; lo += SCAN_WINDOW) {
         const blob = this.sql.windowBlob.get(id, lo, Math.min(lo + SCAN_WINDOW, head.indexed_rev));
         if (blob === null || blob === undefined) continue;

@@ -11,6 +11,14 @@ export interface ChunkRow {
   events: Buffer;
 }
 
+/** Part of a chunk row: `count` events from revision `first_rev`. */
+export interface WindowRow {
+  position: number;
+  first_rev: number;
+  count: number;
+  events: Buffer;
+}
+
 export interface HeadRow {
   next_rev: number;
   last_position: number | null;
@@ -32,7 +40,7 @@ export function prepareStatements(db: Database.Database) {
     head: db.prepare<[number], HeadRow>('SELECT next_rev, last_position, indexed_rev FROM heads WHERE stream_id = ?'),
     // Only the last event's 24 bytes are read, however large the chunk.
     lastEvent: db.prepare<[number], Buffer>('SELECT substr(events, length(events) - 23, 24) FROM chunks WHERE position = ?').pluck(),
-    // The stream's rows not yet in chunk_index, newest first: its chain from the head back to the
+    // The stream's rows not yet in a group, newest first: its chain from the head back to the
     // first row at or above `indexed_rev`, or back to the row holding revision @from if that is later.
     tail: db.prepare<[{ stream: number; from: number }], TailRow>(
       `WITH RECURSIVE chain(position, first_rev, count, events, prev) AS (
@@ -46,27 +54,29 @@ export function prepareStatements(db: Database.Database) {
             AND c.first_rev + c.count > @from)
        SELECT position, first_rev, count, events FROM chain`,
     ),
-    // The indexed row holding revision @rev (or the last one before it), with only the bytes of up
-    // to @take events from @rev on: a small page out of a large row copies just what it returns.
-    chunkAt: db.prepare<[{ stream: number; rev: number; take: number }], ChunkRow>(
-      `SELECT c.position, c.stream_id, c.first_rev, c.count,
-              substr(c.events, max(0, @rev - c.first_rev) * 24 + 1, @take * 24) AS events
-         FROM chunk_index i JOIN chunks c ON c.position = i.position
-        WHERE i.stream_id = @stream AND i.first_rev <= @rev ORDER BY i.first_rev DESC LIMIT 1`,
+    // The events of revisions [@lo, @hi) held by grouped rows, one row per chunk row, oldest first,
+    // each cut to the window: a small page out of a large row copies just what it returns. The
+    // groups read are the one holding @lo and those starting before @hi (groups are contiguous from
+    // revision 0, so the first exists whenever @lo is below indexed_rev).
+    windowRows: db.prepare<[{ stream: number; lo: number; hi: number }], WindowRow>(
+      `SELECT c.position, max(c.first_rev, @lo) AS first_rev,
+              min(c.first_rev + c.count, @hi) - max(c.first_rev, @lo) AS count,
+              substr(c.events, (max(c.first_rev, @lo) - c.first_rev) * 24 + 1,
+                     (min(c.first_rev + c.count, @hi) - max(c.first_rev, @lo)) * 24) AS events
+         FROM chunk_groups g, json_each(g.positions) j JOIN chunks c ON c.position = j.value
+        WHERE g.stream_id = @stream AND g.first_rev < @hi
+          AND g.first_rev >= (SELECT max(first_rev) FROM chunk_groups WHERE stream_id = @stream AND first_rev <= @lo)
+          AND c.first_rev < @hi AND c.first_rev + c.count > @lo
+        ORDER BY c.first_rev`,
     ),
-    chunksAfter: db.prepare<[number, number, number], ChunkRow>(
-      `SELECT c.position, c.stream_id, c.first_rev, c.count, c.events
-         FROM chunk_index i JOIN chunks c ON c.position = i.position
-        WHERE i.stream_id = ? AND i.first_rev > ? ORDER BY i.first_rev LIMIT ?`,
-    ),
-    // The events of the indexed rows starting in a revision window, concatenated by SQLite into one
-    // blob: one row per window instead of one per chunk (live fleets commit one event per robot per
-    // chunk, and materialising a row costs more than the event it carries). Needs SQLite ≥ 3.44
-    // for the ordered aggregate; better-sqlite3 12 bundles a newer one.
+    // The events of the groups starting in a revision window, concatenated by SQLite into one blob:
+    // one row per window instead of one per chunk row (live fleets commit one event per robot per
+    // row, and materialising a row costs more than the event it carries). Needs SQLite ≥ 3.44 for
+    // the ordered aggregate; better-sqlite3 12 bundles a newer one.
     windowBlob: db.prepare<[number, number, number], Buffer | null>(
-      `SELECT CAST(group_concat(c.events, x'' ORDER BY i.first_rev) AS BLOB)
-         FROM chunk_index i JOIN chunks c ON c.position = i.position
-        WHERE i.stream_id = ? AND i.first_rev >= ? AND i.first_rev < ?`,
+      `SELECT CAST(group_concat(c.events, x'' ORDER BY c.first_rev) AS BLOB)
+         FROM chunk_groups g, json_each(g.positions) j JOIN chunks c ON c.position = j.value
+        WHERE g.stream_id = ? AND g.first_rev >= ? AND g.first_rev < ?`,
     ).pluck(),
     allAfter: db.prepare<[number], ChunkRow>(
       'SELECT position, stream_id, first_rev, count, events FROM chunks WHERE position > ? ORDER BY position',
