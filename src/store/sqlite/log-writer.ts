@@ -51,6 +51,8 @@ interface Run {
   /** The revision after the run's last row. */
   next: number;
   readonly positions: number[];
+  /** Rows at which the run becomes a group. */
+  readonly length: number;
 }
 
 /**
@@ -232,7 +234,10 @@ export class LogWriter {
   private extendRun(id: number, first: number, count: number, positions: Float64Array, at: number, rows: number): void {
     let run = this.runs.get(id);
     if (run === undefined) {
-      run = { from: first, next: first, positions: [] };
+      // A fleet's robots are written in the same commits: were their first runs as long as the
+      // rest, every stream would fill a group in the same commit, every indexEveryRows commits.
+      // Stretched by up to a run (by stream id), about 1/indexEveryRows of them fill one per commit.
+      run = { from: first, next: first, positions: [], length: this.indexEveryRows + (id % this.indexEveryRows) };
       this.runs.set(id, run);
     } else if (run.next !== first) {
       // Someone else's rows came between: the tail is walked when it is due. Only this writer's
@@ -241,13 +246,13 @@ export class LogWriter {
     }
     for (let row = at; row < at + rows; row++) run.positions.push(positions[row]!);
     run.next = first + count;
-    if (run.positions.length < this.indexEveryRows) return;
+    if (run.positions.length < run.length) return;
     if (this.sql.claimTail.run({ stream: id, from: run.from, next: run.next }).changes === 1) {
       this.sql.insertGroup.run(id, run.from, JSON.stringify(run.positions));
     } else {
       this.walkTail(id);
     }
-    this.runs.set(id, { from: run.next, next: run.next, positions: [] });
+    this.runs.set(id, { from: run.next, next: run.next, positions: [], length: this.indexEveryRows });
   }
 
   private walkTail(id: number): void {
