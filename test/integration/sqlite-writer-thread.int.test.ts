@@ -64,24 +64,44 @@ describe('WriterThread', () => {
     cleanups.push(() => log.close());
     const db = openLogDatabase(dataDir, { readonly: true });
     cleanups.push(() => db.close());
-    const groups = db.prepare<[], { stream_id: number; first_rev: number; positions: string }>(
-      'SELECT stream_id, first_rev, positions FROM chunk_groups ORDER BY stream_id, first_rev',
-    );
+    const groupsOf = db.prepare<[number], string>("SELECT first_rev || ':' || positions FROM chunk_groups WHERE stream_id = ? ORDER BY first_rev").pluck();
     const tails = db.prepare<[], number>('SELECT sum(next_rev - indexed_rev) FROM heads').pluck();
+    // 18 streams, created in this order: ids 1-18.
+    const streams = Array.from({ length: 18 }, (_, i) => `s${i + 1}`);
     for (let t = 0; t < 5; t++) {
       await log.appendMany({
-        streams: ['a', 'b', 'c'],
-        expected: new Float64Array(3).fill(t === 0 ? EXPECT_NO_STREAM : t - 1),
-        counts: Int32Array.of(1, 1, 1),
-        events: Float64Array.of(t, t, t, t, t, t, t, t, t),
+        streams,
+        expected: new Float64Array(18).fill(t === 0 ? EXPECT_NO_STREAM : t - 1),
+        counts: new Int32Array(18).fill(1),
+        events: new Float64Array(18 * 3).fill(t),
       });
-      // Commit t writes rows 3t+1..3t+3 to a, b, c (ids 1-3). Groups are two rows, but a stream's
-      // first is longer by id mod 2, so a and c fill theirs in other commits than b.
-      expect(tails.get()).toBe([3, 4, 1, 2, 1][t]);
+      // Commit t writes row 18t + id to each stream. Groups are two rows, but a stream's first is
+      // longer by (id / 16) mod 2: ids 1-15 fill theirs in commits 1 and 3, ids 16-18 in 2 and 4.
+      expect(tails.get()).toBe([18, 6, 15, 3, 15][t]);
     }
-    const grouped = groups.all().map((g) => `${g.stream_id}@${g.first_rev}:${g.positions}`);
-    expect(grouped).toEqual(['1@0:[1,4,7]', '1@3:[10,13]', '2@0:[2,5]', '2@2:[8,11]', '3@0:[3,6,9]', '3@3:[12,15]']);
-    expect((await log.readStream('b', 0n, 10))?.events).toEqual(Float64Array.of(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4));
+    expect(groupsOf.all(1)).toEqual(['0:[1,19]', '2:[37,55]']);
+    expect(groupsOf.all(16)).toEqual(['0:[16,34,52]', '3:[70,88]']);
+    expect((await log.readStream('s16', 0n, 10))?.events).toEqual(Float64Array.of(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4));
+  });
+
+  it('groups a stream of large rows by events: a few rows per group, so a read within one passes over few', async () => {
+    const dataDir = tempDir();
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 4 });
+    cleanups.push(() => log.close());
+    const db = openLogDatabase(dataDir, { readonly: true });
+    cleanups.push(() => db.close());
+    const groups = db.prepare<[], string>("SELECT first_rev || ':' || positions FROM chunk_groups ORDER BY first_rev").pluck();
+    // Four rows make a group, or 4 × 16 events, whichever comes first.
+    let expected: bigint | 'no_stream' = 'no_stream';
+    // The last append is three rows (1,024 + 1,024 + 52 events): the first closes the group of
+    // the 1-event row before it, the second is a group, the third stays in the tail.
+    for (const size of [40, 40, 100, 1, 2100]) {
+      expected = (await log.append('big', new Float64Array(size * 3).fill(size), expected)).nextExpectedRevision;
+    }
+    expect(groups.all()).toEqual(['0:[1,2]', '80:[3]', '180:[4,5]', '1205:[6]']);
+    expect(db.prepare('SELECT next_rev - indexed_rev FROM heads').pluck().get()).toBe(52);
+    const stored = await log.readStream('big', 1200n, 10);
+    expect(Array.from(stored!.events)).toEqual(Array.from({ length: 30 }, () => 2100));
   });
 
   it('indexes a stream another writer also wrote to by walking its chain, every row once', async () => {

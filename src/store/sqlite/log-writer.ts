@@ -38,6 +38,20 @@ export function rowCount(counts: Int32Array): number {
  */
 export const INDEX_EVERY_ROWS = 64;
 
+/**
+ * A run also becomes a group once it holds this many events per row of its length. A read within a
+ * group looks at each of its rows, so groups of large rows are kept to a few rows: a stream
+ * appended 1,024 events at a time is indexed a row at a time, while one row per commit of a live
+ * robot (a few events) still makes groups of INDEX_EVERY_ROWS.
+ */
+const GROUP_ROW_EVENTS = 16;
+
+/**
+ * Streams of consecutive ids whose first groups are filled in the same commit (see extendRun): a
+ * commit's groups then land on a few pages of chunk_groups rather than one page each.
+ */
+const STAGGER_BLOCK = 16;
+
 /** Run.from of a run that is not all of its stream's tail: no head's `indexed_rev` matches it. */
 const GAPPED = -1;
 
@@ -51,7 +65,9 @@ interface Run {
   /** The revision after the run's last row. */
   next: number;
   readonly positions: number[];
-  /** Rows at which the run becomes a group. */
+  /** Events in the run's rows. */
+  events: number;
+  /** Rows at which the run becomes a group (or length × GROUP_ROW_EVENTS events, if sooner). */
   readonly length: number;
 }
 
@@ -110,9 +126,10 @@ export class LogWriter {
       insertChunk: db.prepare<[number, number, number, Buffer, number | null]>(
         'INSERT INTO chunks (stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?)',
       ),
-      // Claims a run as the stream's whole tail: true (one change) only if the groups end where it starts.
+      // Claims a run as the start of the stream's tail, up to @next: true (one change) only if the
+      // groups end where the run starts (the run itself is contiguous).
       claimTail: db.prepare<[{ stream: number; from: number; next: number }]>(
-        'UPDATE heads SET indexed_rev = @next WHERE stream_id = @stream AND indexed_rev = @from AND next_rev = @next',
+        'UPDATE heads SET indexed_rev = @next WHERE stream_id = @stream AND indexed_rev = @from AND next_rev >= @next',
       ),
       insertGroup: db.prepare<[number, number, string]>('INSERT INTO chunk_groups (stream_id, first_rev, positions) VALUES (?, ?, ?)'),
       // Indexes a stream's tail, whoever wrote it, as one group: its chain walked from the head.
@@ -236,23 +253,38 @@ export class LogWriter {
     if (run === undefined) {
       // A fleet's robots are written in the same commits: were their first runs as long as the
       // rest, every stream would fill a group in the same commit, every indexEveryRows commits.
-      // Stretched by up to a run (by stream id), about 1/indexEveryRows of them fill one per commit.
-      run = { from: first, next: first, positions: [], length: this.indexEveryRows + (id % this.indexEveryRows) };
-      this.runs.set(id, run);
+      // Stretched by up to a run, about 1/indexEveryRows of them fill one per commit — by blocks of
+      // consecutive ids, whose groups share index pages, so a commit's groups dirty few of them.
+      const stretch = Math.floor(id / STAGGER_BLOCK) % this.indexEveryRows;
+      run = this.newRun(first, this.indexEveryRows + stretch);
     } else if (run.next !== first) {
       // Someone else's rows came between: the tail is walked when it is due. Only this writer's
       // rows count towards that, so k writers taking turns let a tail grow to about k groups' worth.
       run.from = GAPPED;
     }
-    for (let row = at; row < at + rows; row++) run.positions.push(positions[row]!);
-    run.next = first + count;
-    if (run.positions.length < run.length) return;
-    if (this.sql.claimTail.run({ stream: id, from: run.from, next: run.next }).changes === 1) {
-      this.sql.insertGroup.run(id, run.from, JSON.stringify(run.positions));
-    } else {
-      this.walkTail(id);
+    const end = first + count;
+    // Row by row: the rows of one large append may make several groups.
+    for (let k = 0; k < rows; k++) {
+      const rowStart = first + k * MAX_ROW_EVENTS;
+      const rowEnd = Math.min(end, rowStart + MAX_ROW_EVENTS);
+      run.positions.push(positions[at + k]!);
+      run.events += rowEnd - rowStart;
+      run.next = rowEnd;
+      if (run.positions.length < run.length && run.events < run.length * GROUP_ROW_EVENTS) continue;
+      if (this.sql.claimTail.run({ stream: id, from: run.from, next: rowEnd }).changes === 1) {
+        this.sql.insertGroup.run(id, run.from, JSON.stringify(run.positions));
+        run = this.newRun(rowEnd, this.indexEveryRows);
+      } else {
+        this.walkTail(id); // the whole tail, up to the head: the rest of this append too
+        run = this.newRun(end, this.indexEveryRows);
+        break;
+      }
     }
-    this.runs.set(id, { from: run.next, next: run.next, positions: [], length: this.indexEveryRows });
+    this.runs.set(id, run);
+  }
+
+  private newRun(from: number, length: number): Run {
+    return { from, next: from, positions: [], events: 0, length };
   }
 
   private walkTail(id: number): void {
