@@ -72,6 +72,11 @@ export class SqliteEventLog implements EventLog {
   private readonly hub: SubscriptionHub;
   private readonly writer: WriterThread | undefined;
   private queue: Request[] = [];
+  /**
+   * Calls its argument inside one read transaction. Made once: a transaction function costs more to
+   * make than the reads it wraps.
+   */
+  private readonly readTransaction: (read: () => unknown) => unknown;
   private flushScheduled = false;
   /** The batch being committed, settled once its outcome is taken in. */
   private inFlight: Promise<void> | undefined;
@@ -84,6 +89,7 @@ export class SqliteEventLog implements EventLog {
     const readonly = options.readonly ?? false;
     this.db = openLogDatabase(options.dataDir, { readonly });
     this.sql = prepareStatements(this.db);
+    this.readTransaction = this.db.transaction((read: () => unknown) => read()).deferred;
     this.hub = new SubscriptionHub(
       {
         readAfter: (after, maxEvents) => this.readAfterSync(after, maxEvents),
@@ -308,6 +314,7 @@ export class SqliteEventLog implements EventLog {
     const indexedEnd = Math.min(end, head.indexed_rev);
     if (from < indexedEnd) {
       for (const row of this.sql.windowRows.iterate({ stream: id, lo: from, hi: indexedEnd })) {
+        if (row.first_rev !== from + total) throw new Error(`stream ${stream}: a row read at revision ${row.first_rev}, expected ${from + total}`);
         parts.push(fromBlob(row.events));
         total += row.count;
         position = row.position;
@@ -359,7 +366,7 @@ export class SqliteEventLog implements EventLog {
 
   /** Runs several reads against one snapshot of the database, so the head and the rows agree. */
   private snapshot<T>(read: () => T): T {
-    return this.db.transaction(read).deferred();
+    return this.readTransaction(read) as T;
   }
 
   async readAll(after: LogPosition, maxEvents: number): Promise<RecordedChunk[]> {

@@ -54,10 +54,12 @@ export function prepareStatements(db: Database.Database) {
             AND c.first_rev + c.count > @from)
        SELECT position, first_rev, count, events FROM chain`,
     ),
-    // The events of revisions [@lo, @hi) held by grouped rows, one row per chunk row, oldest first,
-    // each cut to the window: a small page out of a large row copies just what it returns. The
-    // groups read are the one holding @lo and those starting before @hi (groups are contiguous from
-    // revision 0, so the first exists whenever @lo is below indexed_rev).
+    // The events of revisions [@lo, @hi) held by grouped rows, one row per chunk row, each cut to
+    // the window: a small page out of a large row copies just what it returns. The groups read are
+    // the one holding @lo and those starting before @hi (groups are contiguous from revision 0, so
+    // the first exists whenever @lo is below indexed_rev). Oldest first: groups in order, and each
+    // group's rows in the order json_each walks its array — not sorted again (a sorter costs more
+    // than a small read); the caller checks that each row starts where the last one ended.
     windowRows: db.prepare<[{ stream: number; lo: number; hi: number }], WindowRow>(
       `SELECT c.position, max(c.first_rev, @lo) AS first_rev,
               min(c.first_rev + c.count, @hi) - max(c.first_rev, @lo) AS count,
@@ -67,7 +69,7 @@ export function prepareStatements(db: Database.Database) {
         WHERE g.stream_id = @stream AND g.first_rev < @hi
           AND g.first_rev >= (SELECT max(first_rev) FROM chunk_groups WHERE stream_id = @stream AND first_rev <= @lo)
           AND c.first_rev < @hi AND c.first_rev + c.count > @lo
-        ORDER BY c.first_rev`,
+        ORDER BY g.first_rev`,
     ),
     // The events of the groups starting in a revision window, concatenated by SQLite into one blob:
     // one row per window instead of one per chunk row (live fleets commit one event per robot per
