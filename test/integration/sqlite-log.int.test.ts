@@ -126,6 +126,23 @@ describe('SqliteEventLog specifics', () => {
     expect(values(await readWholeStream(log, 'robot-a'))).toEqual(values(series(1, 2)));
   });
 
+  it('refuses any row that does not continue its stream at the head, whoever inserts it', async () => {
+    const log = open();
+    await log.append('robot-a', series(1, 2), 'no_stream'); // row 1: revisions 0-1 of stream 1
+    const db = new Database(join(dataDir, LOG_FILE_NAME));
+    opened.push(db);
+    const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, 1, ?, 1, ?, ?)');
+    const one = Buffer.from(series(9, 1).buffer);
+    expect(() => insert.run(2, 1, one, 1)).toThrow(/revision conflict/); // overlaps revision 1
+    expect(() => insert.run(2, 3, one, 1)).toThrow(/revision conflict/); // leaves a gap
+    expect(() => insert.run(2, 2, one, null)).toThrow(/revision conflict/); // does not link to the last row
+    expect(() => db.prepare("INSERT INTO chunks (stream_id, first_rev, count, events, prev) VALUES (1, 2, 1, ?, 1)").run(one)).toThrow(/needs its position/);
+    expect(db.prepare('SELECT next_rev, last_position FROM heads WHERE stream_id = 1').get()).toEqual({ next_rev: 2, last_position: 1 });
+    insert.run(2, 2, one, 1);
+    expect(db.prepare('SELECT next_rev, last_position FROM heads WHERE stream_id = 1').get()).toEqual({ next_rev: 3, last_position: 2 });
+    expect(values((await log.readStream('robot-a', 0n, 10))!.events)).toEqual([...values(series(1, 2)), ...values(series(9, 1))]);
+  });
+
   it('fails only the conflicting append of a group commit; the others in the same tick commit', async () => {
     const log = open();
     const a = await log.append('robot-a', series(1, 2), 'no_stream');
@@ -428,7 +445,7 @@ describe('SqliteEventLog index and chain', () => {
     CREATE TRIGGER chunks_append_only_delete BEFORE DELETE ON chunks BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
     INSERT INTO meta VALUES ('format', '1'), ('log_id', 'format-one-log');`;
 
-  // Format 2's tables (its triggers were those of format 3): one chunk_index entry per indexed row.
+  // Format 2's tables and the triggers format 3 replaced: one chunk_index entry per indexed row.
   const FORMAT_2 = `
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
     CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
@@ -443,6 +460,12 @@ describe('SqliteEventLog index and chain', () => {
       stream_id INTEGER NOT NULL, first_rev INTEGER NOT NULL, position INTEGER NOT NULL,
       PRIMARY KEY (stream_id, first_rev)) STRICT, WITHOUT ROWID;
     INSERT INTO meta VALUES ('format', '2'), ('log_id', 'format-two-log');`;
+  const FORMAT_2_TRIGGERS = `
+    CREATE TRIGGER chunks_contiguous BEFORE INSERT ON chunks
+      WHEN NOT EXISTS (SELECT 1 FROM heads WHERE stream_id = NEW.stream_id AND next_rev = NEW.first_rev AND last_position IS NEW.prev)
+      BEGIN SELECT RAISE(ABORT, 'revision conflict'); END;
+    CREATE TRIGGER chunks_advance_head AFTER INSERT ON chunks
+      BEGIN UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position WHERE stream_id = NEW.stream_id; END;`;
 
   let dataDir: string;
   beforeEach(() => {
@@ -564,6 +587,7 @@ describe('SqliteEventLog index and chain', () => {
     // Bender's rows 1 and 3 are indexed, row 4 is its tail.
     db.exec('INSERT INTO heads VALUES (1, 5, 4, 3), (2, 1, 2, 1), (3, 0, NULL, 0)');
     db.exec('INSERT INTO chunk_index VALUES (1, 0, 1), (1, 2, 3), (2, 0, 2)');
+    db.exec(FORMAT_2_TRIGGERS);
     db.close();
 
     const groupsIn = () => {

@@ -3,8 +3,10 @@
 // by writer-thread.ts), so parsing, deciding and answering the next frames overlap with the commit.
 //
 // Each append's expected revision is checked inside the transaction by the insert itself (the
-// contiguity trigger refuses a row that does not follow its stream's head), so a concurrent writer —
-// another process on the same data dir — can never interleave; a mismatch fails only that append.
+// trigger that moves the stream's head on refuses a row that does not follow it), so a concurrent
+// writer — another process on the same data dir — can never interleave; a mismatch fails only that
+// append. Rows are given their positions (the next after the log's last, read once per commit), so
+// the trigger can link the head to the row before it is inserted.
 //
 // A stream's newest rows are found through its chain (see schema.ts); once this writer has written
 // `indexEveryRows` rows to a stream, the commit that wrote the last of them also indexes them, as
@@ -105,10 +107,12 @@ export class LogWriter {
   private readonly runs = new Map<number, Run>();
   /**
    * Each stream's last row as this writer last wrote or read it: the next row's `prev` without a
-   * lookup. The contiguity trigger still checks it against the head, so an entry made stale by
+   * lookup. The insert's trigger still checks it against the head, so an entry made stale by
    * another process's append costs a re-read (insertRows), never a wrong link.
    */
   private readonly lastRows = new Map<number, number | null>();
+  /** Position of the next row, during a commit. */
+  private nextPosition = 0;
   private readonly commitTransaction: (batch: WriterBatch) => WriterOutcome;
   private readonly indexAllTransaction: () => void;
 
@@ -121,11 +125,12 @@ export class LogWriter {
       insertStream: db.prepare<[string]>('INSERT INTO streams (name) VALUES (?)'),
       nextRev: db.prepare<[number], number>('SELECT next_rev FROM heads WHERE stream_id = ?').pluck(),
       head: db.prepare<[number], { next_rev: number; last_position: number | null }>('SELECT next_rev, last_position FROM heads WHERE stream_id = ?'),
-      // The contiguity trigger checks both `prev` and first_rev against the head, so a row can only
-      // ever extend its stream's chain.
-      insertChunk: db.prepare<[number, number, number, Buffer, number | null]>(
-        'INSERT INTO chunks (stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?)',
+      // The trigger checks both `prev` and first_rev against the head, so a row can only ever
+      // extend its stream's chain.
+      insertChunk: db.prepare<[number, number, number, number, Buffer, number | null]>(
+        'INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?, ?)',
       ),
+      lastPosition: db.prepare<[], number | null>('SELECT max(position) FROM chunks').pluck(),
       // Claims a run as the start of the stream's tail, up to @next: true (one change) only if the
       // groups end where the run starts (the run itself is contiguous).
       claimTail: db.prepare<[{ stream: number; from: number; next: number }]>(
@@ -169,6 +174,7 @@ export class LogWriter {
   }
 
   private commitInTransaction(batch: WriterBatch): WriterOutcome {
+    this.nextPosition = (this.sql.lastPosition.get() ?? 0) + 1;
     const n = batch.counts.length;
     const firstRevisions = new Float64Array(n);
     const conflictNext = new Float64Array(n);
@@ -217,9 +223,9 @@ export class LogWriter {
       const rowEvents = events.subarray(offset * EVENT_STRIDE, Math.min(count, offset + MAX_ROW_EVENTS) * EVENT_STRIDE);
       const blob = toBlob(rowEvents);
       const n = rowEvents.length / EVENT_STRIDE;
-      let position: number;
+      const position = this.nextPosition;
       try {
-        position = Number(this.sql.insertChunk.run(id, first + offset, n, blob, prev).lastInsertRowid);
+        this.sql.insertChunk.run(position, id, first + offset, n, blob, prev);
       } catch (error) {
         // Only the first row can collide: the rest follow rows this append has just written.
         if (offset !== 0 || !isConflict(error)) throw error;
@@ -228,12 +234,13 @@ export class LogWriter {
         if (head.next_rev !== first || head.last_position === prev) return false;
         prev = head.last_position;
         try {
-          position = Number(this.sql.insertChunk.run(id, first, n, blob, prev).lastInsertRowid);
+          this.sql.insertChunk.run(position, id, first, n, blob, prev);
         } catch (again) {
           if (isConflict(again)) return false;
           throw again;
         }
       }
+      this.nextPosition++;
       positions[row] = position;
       this.lastRows.set(id, position);
       prev = position;

@@ -17,8 +17,8 @@
 // the suffix of their stream's chain, reached from `heads.last_position` through `prev`.
 //
 // `heads` holds, per stream, the next revision, the last row and how far the groups reach. It is
-// derived from `chunks` (and rebuilt from it by the format-1 migration); a trigger keeps it in step
-// with every insert, inside the inserting transaction.
+// derived from `chunks` (and rebuilt from it by the format-1 migration); the trigger that checks
+// every insert also moves it on, inside the inserting transaction.
 
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -63,14 +63,16 @@ CREATE TABLE IF NOT EXISTS chunk_groups (
   PRIMARY KEY (stream_id, first_rev)
 ) STRICT, WITHOUT ROWID;
 -- Every row continues its stream exactly where the previous one ended, and links to it: no gap, no
--- overlap, whoever writes. The expected-revision check of an append is this trigger refusing it.
-CREATE TRIGGER IF NOT EXISTS chunks_contiguous BEFORE INSERT ON chunks
-  WHEN NOT EXISTS (SELECT 1 FROM heads WHERE stream_id = NEW.stream_id
-                      AND next_rev = NEW.first_rev AND last_position IS NEW.prev)
-  BEGIN SELECT RAISE(ABORT, 'revision conflict'); END;
-CREATE TRIGGER IF NOT EXISTS chunks_advance_head AFTER INSERT ON chunks
-  BEGIN UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position
-         WHERE stream_id = NEW.stream_id; END;
+-- overlap, whoever writes. The row moves its stream's head on only from where the row says the head
+-- is, in one step that is also the check: the expected-revision check of an append is this trigger
+-- refusing it. Rows carry their position (the writer's next after the last), so that it is known
+-- here, before the insert.
+CREATE TRIGGER IF NOT EXISTS chunks_extend_head BEFORE INSERT ON chunks BEGIN
+  SELECT RAISE(ABORT, 'a row needs its position') WHERE NEW.position < 1;
+  UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position
+   WHERE stream_id = NEW.stream_id AND next_rev = NEW.first_rev AND last_position IS NEW.prev;
+  SELECT RAISE(ABORT, 'revision conflict') WHERE changes() = 0;
+END;
 CREATE TRIGGER IF NOT EXISTS streams_head AFTER INSERT ON streams
   BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev) VALUES (NEW.id, 0, NULL, 0); END;
 CREATE TRIGGER IF NOT EXISTS chunks_append_only_update BEFORE UPDATE ON chunks
@@ -91,8 +93,7 @@ DROP TRIGGER chunks_append_only_update;
 DROP TRIGGER chunks_append_only_delete;
 ALTER TABLE chunks RENAME TO chunks_v1;
 ${DDL}
-DROP TRIGGER chunks_contiguous;
-DROP TRIGGER chunks_advance_head;
+DROP TRIGGER chunks_extend_head;
 INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev)
   SELECT s.id, coalesce(max(c.first_rev + c.count), 0), max(c.position), coalesce(max(c.first_rev + c.count), 0)
     FROM streams s LEFT JOIN chunks_v1 c ON c.stream_id = s.id GROUP BY s.id;
@@ -106,8 +107,11 @@ DROP TABLE chunks_v1;
 ${DDL}
 `;
 
-// Format 2 indexed rows one entry each (chunk_index): every entry becomes a group of one row.
+// Format 2 indexed rows one entry each (chunk_index): every entry becomes a group of one row. Its
+// contiguity check and head advance were two triggers, now one.
 const MIGRATE_FROM_2 = `
+DROP TRIGGER chunks_contiguous;
+DROP TRIGGER chunks_advance_head;
 ${DDL}
 INSERT INTO chunk_groups (stream_id, first_rev, positions)
   SELECT stream_id, first_rev, json_array(position) FROM chunk_index ORDER BY stream_id, first_rev;
