@@ -161,7 +161,16 @@ export class LogWriter {
   /** Commits the batch in one transaction; throws (nothing committed) when the store cannot. */
   commit(batch: WriterBatch): WriterOutcome {
     const started = performance.now();
-    const outcome = this.commitTransaction(batch);
+    let outcome: WriterOutcome;
+    try {
+      outcome = this.commitTransaction(batch);
+    } catch (error) {
+      // Rolled back: what this writer remembered of the batch's rows names positions that are not
+      // theirs any more (another writer may fill them next). Start again from what is stored.
+      this.runs.clear();
+      this.lastRows.clear();
+      throw error;
+    }
     return { ...outcome, seconds: (performance.now() - started) / 1000 };
   }
 
