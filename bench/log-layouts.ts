@@ -2,8 +2,8 @@
 // measured in the same run:
 // R robots, K appends of one event per commit (what a live fleet of one-event frames writes).
 //
-//   - `log`: SqliteEventLog itself (format 2: rows keyed by position, per-stream chain, the
-//     per-stream index filled a tail at a time), through its public append();
+//   - `log`: SqliteEventLog itself (format 3: rows keyed by position, per-stream chain, the
+//     per-stream index one entry per run of rows), through its public append();
 //   - `per-stream key`: the format-1 table, keyed by (stream, revision) with its contiguity
 //     trigger, the same rows inserted with plain prepared statements in one transaction (no adapter
 //     code at all, so the comparison flatters it);
@@ -83,7 +83,7 @@ const current = await withDir(async (dataDir) => {
   const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0 });
   const heads: ExpectedRevision[] = new Array(robots).fill('no_stream');
   try {
-    return await measure('log (format 2)', async (round) => {
+    return await measure('log (format 3)', async (round) => {
       const appends: Array<Promise<unknown>> = [];
       for (let j = 0; j < perCommit; j++) {
         const r = robotOf(round, j);
