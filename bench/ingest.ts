@@ -67,11 +67,22 @@ async function withTarget<T>(name: 'service' | PeerName, run: (port: number) => 
     } else {
       target = await startPeer(name, { dataDir, env: BENCH_SETTINGS });
     }
+    await prime(name, target.port);
     return await run(target.port);
   } finally {
     await target?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One frame answered before anything is measured: a fresh target starts its threads (the log's writer
+ * and checkpointer) on its first commit, and on a busy machine that can take longer than a short
+ * warm-up, leaving a measured window with nothing answered in it.
+ */
+async function prime(name: string, port: number): Promise<void> {
+  const report = await runWsLoad({ port, connections: 1, robots: 1, eventsPerFrame: 1, seconds: 0.05, threads: 1, inflight: 1, runId: 'prime' });
+  checkAllAcknowledged(`${name} (priming)`, report);
 }
 
 function checkAllAcknowledged(label: string, report: WsLoadReport): void {
@@ -95,6 +106,7 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Inges
   const batch = async (eventsPerFrame: number): Promise<BatchResult> =>
     withTarget('service', async (port) => {
       const max = await closedLoop('service', port, eventsPerFrame);
+      if (max.eventsPerSecond === 0) throw new Error(`service: no ${eventsPerFrame}-event frame was answered within the ${seconds} s window: too short for this machine now`);
       const latency: LatencyPoint[] = [];
       for (const load of [0.25, 0.5, 0.75]) {
         const rate = Math.round(max.eventsPerSecond * load);
