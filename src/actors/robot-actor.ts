@@ -35,6 +35,12 @@ export const ActorState = {
 export type ActorState = (typeof ActorState)[keyof typeof ActorState];
 
 const INITIAL_CAPACITY = 8;
+/**
+ * A mailbox this large goes back to INITIAL_CAPACITY once it is empty: a burst (a fleet flushing
+ * what it buffered while disconnected) would otherwise hold up to twice TELEMETRY_MAX_MAILBOX_EVENTS
+ * slots, ~36 bytes each, per robot for good. Steady traffic keeps far fewer events waiting.
+ */
+const SHRINK_ABOVE = 1024;
 
 export class RobotActor implements DecisionHead {
   state: ActorState = ActorState.HeadUnknown;
@@ -115,12 +121,24 @@ export class RobotActor implements DecisionHead {
     this.sinks[k] = undefined;
   }
 
+  /** Events the mailbox holds before it has to grow. */
+  get capacity(): number {
+    return this.slots.length;
+  }
+
   /** Drops the first `n` events, all answered, from the mailbox. */
   release(n: number): void {
     this.start += n;
     this.taken = 0;
     this.conflicts = 0;
-    if (this.start === this.end) this.start = this.end = 0;
+    if (this.start !== this.end) return;
+    this.start = this.end = 0;
+    if (this.slots.length > SHRINK_ABOVE) {
+      // Every event is answered: nothing to carry over.
+      this.events = new Float64Array(INITIAL_CAPACITY * EVENT_STRIDE);
+      this.sinks = new Array<ReplySink | undefined>(INITIAL_CAPACITY).fill(undefined);
+      this.slots = new Int32Array(INITIAL_CAPACITY);
+    }
   }
 
   /** The mailbox is full at its end: moves the events to its front, or doubles it. */
