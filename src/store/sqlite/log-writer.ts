@@ -49,7 +49,7 @@ export const INDEX_EVERY_ROWS = 64;
 const GROUP_ROW_EVENTS = 16;
 
 /**
- * Streams of consecutive ids whose first groups are filled in the same commit (see extendRun): a
+ * Streams of consecutive ids whose first groups are filled in the same commit (see runFor): a
  * commit's groups then land on a few pages of chunk_groups rather than one page each.
  */
 const STAGGER_BLOCK = 16;
@@ -131,10 +131,10 @@ export class LogWriter {
         'INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       lastPosition: db.prepare<[], number | null>('SELECT max(position) FROM chunks').pluck(),
-      // Claims a run as the start of the stream's tail, up to @next: true (one change) only if the
-      // groups end where the run starts (the run itself is contiguous).
+      // Claims a run as the stream's whole tail: true (one change) only if the groups end where the
+      // run starts and the head where it ends (the run itself is contiguous).
       claimTail: db.prepare<[{ stream: number; from: number; next: number }]>(
-        'UPDATE heads SET indexed_rev = @next WHERE stream_id = @stream AND indexed_rev = @from AND next_rev >= @next',
+        'UPDATE heads SET indexed_rev = @next WHERE stream_id = @stream AND indexed_rev = @from AND next_rev = @next',
       ),
       insertGroup: db.prepare<[number, number, string]>('INSERT INTO chunk_groups (stream_id, first_rev, positions) VALUES (?, ?, ?)'),
       // Indexes a stream's tail, whoever wrote it, as one group: its chain walked from the head.
@@ -218,16 +218,19 @@ export class LogWriter {
         rowPositions.fill(-1, row, row + rows);
       } else {
         firstRevisions[i] = first;
-        this.extendRun(id!, first, count, rowPositions, row, rows);
       }
       row += rows;
     }
     return { firstRevisions, conflictNext, rowPositions, created, seconds: 0 };
   }
 
-  /** Inserts the events as rows of at most MAX_ROW_EVENTS; false when the first row is refused. */
+  /**
+   * Inserts the events as rows of at most MAX_ROW_EVENTS, each added to the stream's run as it is
+   * written; false when the first row is refused.
+   */
   private insertRows(id: number, first: number, events: Float64Array, count: number, positions: Float64Array, at: number): boolean {
     let prev = this.lastRows.has(id) ? this.lastRows.get(id)! : this.readHead(id).last_position;
+    let run: Run | undefined;
     for (let offset = 0, row = at; offset < count; offset += MAX_ROW_EVENTS, row++) {
       const rowEvents = events.subarray(offset * EVENT_STRIDE, Math.min(count, offset + MAX_ROW_EVENTS) * EVENT_STRIDE);
       const blob = toBlob(rowEvents);
@@ -253,6 +256,7 @@ export class LogWriter {
       positions[row] = position;
       this.lastRows.set(id, position);
       prev = position;
+      run = this.extendRun(id, run ?? this.runFor(id, first), position, first + offset, n);
     }
     return true;
   }
@@ -263,44 +267,45 @@ export class LogWriter {
     return head;
   }
 
-  /** Adds an append's rows to the stream's run, and indexes the run once it is long enough. */
-  private extendRun(id: number, first: number, count: number, positions: Float64Array, at: number, rows: number): void {
-    let run = this.runs.get(id);
+  /** The stream's run, to take an append's rows from revision `first` on. */
+  private runFor(id: number, first: number): Run {
+    const run = this.runs.get(id);
     if (run === undefined) {
       // A fleet's robots are written in the same commits: were their first runs as long as the
       // rest, every stream would fill a group in the same commit, every indexEveryRows commits.
       // Stretched by up to a run, about 1/indexEveryRows of them fill one per commit — by blocks of
       // consecutive ids, whose groups share index pages, so a commit's groups dirty few of them.
       const stretch = Math.floor(id / STAGGER_BLOCK) % this.indexEveryRows;
-      run = this.newRun(first, this.indexEveryRows + stretch);
-    } else if (run.next !== first) {
-      // Someone else's rows came between: the tail is walked when it is due. Only this writer's
-      // rows count towards that, so k writers taking turns let a tail grow to about k groups' worth.
-      run.from = GAPPED;
+      return this.newRun(id, first, this.indexEveryRows + stretch);
     }
-    const end = first + count;
-    // Row by row: the rows of one large append may make several groups.
-    for (let k = 0; k < rows; k++) {
-      const rowStart = first + k * MAX_ROW_EVENTS;
-      const rowEnd = Math.min(end, rowStart + MAX_ROW_EVENTS);
-      run.positions.push(positions[at + k]!);
-      run.events += rowEnd - rowStart;
-      run.next = rowEnd;
-      if (run.positions.length < run.length && run.events < run.length * GROUP_ROW_EVENTS) continue;
-      if (this.sql.claimTail.run({ stream: id, from: run.from, next: rowEnd }).changes === 1) {
-        this.sql.insertGroup.run(id, run.from, JSON.stringify(run.positions));
-        run = this.newRun(rowEnd, this.indexEveryRows);
-      } else {
-        this.walkTail(id); // the whole tail, up to the head: the rest of this append too
-        run = this.newRun(end, this.indexEveryRows);
-        break;
-      }
-    }
-    this.runs.set(id, run);
+    // Someone else's rows came between: the tail is walked when it is due. Only this writer's rows
+    // count towards that, so k writers taking turns let a tail grow to about k groups' worth.
+    if (run.next !== first) run.from = GAPPED;
+    return run;
   }
 
-  private newRun(from: number, length: number): Run {
-    return { from, next: from, positions: [], events: 0, length };
+  /**
+   * Adds a row just written (`n` events from revision `rowFirst`, at `position`) to the run; once
+   * the run is long enough, indexes it and returns the run that follows.
+   */
+  private extendRun(id: number, run: Run, position: number, rowFirst: number, n: number): Run {
+    run.positions.push(position);
+    run.events += n;
+    run.next = rowFirst + n;
+    if (run.positions.length < run.length && run.events < run.length * GROUP_ROW_EVENTS) return run;
+    if (this.sql.claimTail.run({ stream: id, from: run.from, next: run.next }).changes === 1) {
+      this.sql.insertGroup.run(id, run.from, JSON.stringify(run.positions));
+    } else {
+      this.walkTail(id);
+    }
+    return this.newRun(id, run.next, this.indexEveryRows);
+  }
+
+  /** A run from revision `from`, empty, in place of the stream's last. */
+  private newRun(id: number, from: number, length: number): Run {
+    const run: Run = { from, next: from, positions: [], events: 0, length };
+    this.runs.set(id, run);
+    return run;
   }
 
   private walkTail(id: number): void {
