@@ -12,8 +12,8 @@ const { dataDir, indexEveryRows } = workerData as WriterStart;
 const port = parentPort!;
 const db = openLogDatabase(dataDir);
 // Foreign keys are not checked on this connection: they would cost a lookup per row, and they hold
-// anyway. A row reaches `chunks` only past the contiguity trigger, which requires its stream's
-// `heads` row, and `heads` rows are made only by the trigger on a new `streams` row; nothing is
+// anyway. A row reaches `chunks` only past the trigger that moves its stream's head on, which
+// requires the stream's `heads` row, and `heads` rows are made only by the trigger on a new `streams` row; nothing is
 // ever deleted (triggers refuse it).
 db.pragma('foreign_keys = OFF');
 // Checkpoints run on a thread of their own after each commit (workers/sqlite-checkpointer.ts); this

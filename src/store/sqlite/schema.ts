@@ -13,7 +13,8 @@
 // page write per robot per commit, and with a thousand robots in every commit those page writes
 // dominated it (`node dist/bench/log-layouts.js` compares the layouts; figures in BENCHMARKS.md);
 // one entry per row still cost the writer a B-tree insert per row. A read joins an entry's
-// positions to `chunks` (json_each), as fast as one entry per row was. Rows not yet in a group are
+// positions to `chunks` (json_each): a rebuild scan runs at the rate one entry per row gave
+// (BENCHMARKS.md, "The writer's index upkeep, and its triggers"). Rows not yet in a group are
 // the suffix of their stream's chain, reached from `heads.last_position` through `prev`.
 //
 // `heads` holds, per stream, the next revision, the last row and how far the groups reach. It is
