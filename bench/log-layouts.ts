@@ -1,17 +1,14 @@
-// Group-commit cost of the embedded log beside the layout it replaced and a candidate for the next,
-// measured in the same run:
+// Group-commit cost of the embedded log beside the layouts it replaced, measured in the same run:
 // R robots, K appends of one event per commit (what a live fleet of one-event frames writes).
 //
-//   - `log`: SqliteEventLog itself (format 3: rows keyed by position, per-stream chain, the
-//     per-stream index one entry per run of rows), through its public append();
-//   - `per-stream key`: the format-1 table, keyed by (stream, revision) with its contiguity
-//     trigger, the same rows inserted with plain prepared statements in one transaction (no adapter
-//     code at all, so the comparison flatters it);
-//   - `one row per commit`: a candidate layout, not the log's: each commit one row (a directory of
-//     (stream, first revision, count) and the events) and a `heads` row updated per stream per
-//     commit, so that other connections read exact heads; plain statements, like the format-1 peer.
-//     Such a log would check expected revisions against heads its writer holds (a comparison in
-//     memory, left out here) and build the per-stream index later, outside commits (not measured).
+//   - `log`: SqliteEventLog itself (format 4: one row per commit, the streams' rows merged from
+//     the commits later on the writer thread, between commits), through its public append();
+//   - `rows per commit (format 3)`: the layout format 4 replaced, a row per stream per commit keyed
+//     by position, each moving its stream's head by trigger (the check of its expected revision),
+//     inserted with plain prepared statements in one transaction — without the adapter, the
+//     thread or the per-stream index, so the comparison flatters it;
+//   - `per-stream key (format 1)`: the table keyed by (stream, revision) with its contiguity
+//     trigger, plain statements likewise.
 //
 //   npx tsx bench/log-layouts.ts [--robots 1000] [--per-commit 1000] [--seconds 5]
 
@@ -83,7 +80,7 @@ const current = await withDir(async (dataDir) => {
   const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0 });
   const heads: ExpectedRevision[] = new Array(robots).fill('no_stream');
   try {
-    return await measure('log (format 3)', async (round) => {
+    return await measure('log (format 4)', async (round) => {
       const appends: Array<Promise<unknown>> = [];
       for (let j = 0; j < perCommit; j++) {
         const r = robotOf(round, j);
@@ -123,41 +120,42 @@ const replaced = await withDir(async (dir) => {
   }
 });
 
-const ONE_ROW_PER_COMMIT = `
-  CREATE TABLE commits (position INTEGER PRIMARY KEY, directory BLOB NOT NULL, events BLOB NOT NULL) STRICT;
-  CREATE TABLE heads (stream_id INTEGER PRIMARY KEY, next_rev INTEGER NOT NULL, last_position INTEGER) STRICT;`;
+const FORMAT_3 = `
+  CREATE TABLE chunks (
+    position INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL, first_rev INTEGER NOT NULL,
+    count INTEGER NOT NULL, events BLOB NOT NULL, prev INTEGER) STRICT;
+  CREATE TABLE heads (stream_id INTEGER PRIMARY KEY, next_rev INTEGER NOT NULL, last_position INTEGER) STRICT;
+  CREATE TRIGGER chunks_extend_head BEFORE INSERT ON chunks BEGIN
+    UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position
+     WHERE stream_id = NEW.stream_id AND next_rev = NEW.first_rev AND last_position IS NEW.prev;
+    SELECT RAISE(ABORT, 'revision conflict') WHERE changes() = 0;
+  END;`;
 
-const candidate = await withDir(async (dir) => {
+const rowsPerCommit = await withDir(async (dir) => {
   const db = new Database(join(dir, 'events.sqlite'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.exec(ONE_ROW_PER_COMMIT);
+  db.exec(FORMAT_3);
   const addHead = db.prepare('INSERT INTO heads (stream_id, next_rev, last_position) VALUES (?, 0, NULL)');
   for (let r = 0; r < robots; r++) addHead.run(r + 1);
-  const insert = db.prepare('INSERT INTO commits (position, directory, events) VALUES (?, ?, ?)');
-  const advance = db.prepare('UPDATE heads SET next_rev = ?, last_position = ? WHERE stream_id = ?');
+  const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, 1, ?, ?)');
   const next = new Array<number>(robots).fill(0);
+  const last = new Array<number | null>(robots).fill(null);
+  let position = 0;
   const commit = db
     .transaction((round: number) => {
-      const directory = new Float64Array(perCommit * 3);
-      const events = new Float64Array(perCommit * 3);
       for (let j = 0; j < perCommit; j++) {
         const r = robotOf(round, j);
-        directory.set([r + 1, next[r]!, 1], j * 3);
-        events.set([j, -j, round], j * 3);
-      }
-      insert.run(round + 1, Buffer.from(directory.buffer), Buffer.from(events.buffer));
-      for (let j = 0; j < perCommit; j++) {
-        const r = robotOf(round, j);
-        advance.run(++next[r]!, round + 1, r + 1);
+        insert.run(++position, r + 1, next[r]!++, Buffer.from(Float64Array.of(j, -j, round).buffer), last[r]!);
+        last[r] = position;
       }
     })
     .immediate.bind(null);
   try {
-    return await measure('one row per commit (candidate)', commit);
+    return await measure('rows per commit (format 3)', commit);
   } finally {
     db.close();
   }
 });
 
-process.stdout.write(`${JSON.stringify({ robots, per_commit: perCommit, seconds, results: [current, replaced, candidate] }, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify({ robots, per_commit: perCommit, seconds, results: [current, rowsPerCommit, replaced] }, null, 2)}\n`);

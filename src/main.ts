@@ -38,7 +38,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const spec = logSpecOf(config);
   const metrics = new ServiceMetrics();
   // Appends measured at the port, whichever adapter is behind it.
-  const log = metrics.meterLog(await openLogSaying(spec));
+  const log = metrics.meterLog(await openLogSaying(spec, logger));
   const router = new Router(log, { ...DEFAULT_ACTOR_SETTINGS, maxMailbox: config.maxMailboxEvents }, logger);
   const readSide = new ProjectionService(
     log,
@@ -127,9 +127,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
  * SQLite's own words ("unable to open database file", "database or disk is full") name neither the
  * place nor the cause: the start-up failure says which directory, and whether it is writable.
  */
-async function openLogSaying(spec: LogSpec): Promise<EventLog> {
+async function openLogSaying(spec: LogSpec, logger: Logger): Promise<EventLog> {
   try {
-    return await openLog(spec);
+    return await openLog(spec, {
+      onBackgroundError: (error) => logger.warn({ err: error }, 'merging the log\'s commits into its streams\' rows failed; it is tried again, and reads find the events in the commits meanwhile'),
+    });
   } catch (error) {
     if (spec.kind !== 'sqlite' || !(error instanceof Error)) throw error;
     let writable = '';

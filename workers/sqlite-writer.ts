@@ -1,20 +1,29 @@
 // Worker thread: the embedded log's writer. Commits the batches writer-thread.ts sends, one at a
-// time and in order, each in one transaction and one fsync, and answers each with its outcome.
-// The thread owns the only write connection of its SqliteEventLog; reads stay on the main thread.
+// time and in order, each in one transaction and one fsync, and answers each with its outcome; after
+// each answer it copies a slice of the commits into the streams' rows (stream-merger.ts), and
+// merges whatever is left once no batch has come for a moment. The thread owns the only write
+// connection of its SqliteEventLog; reads stay on the main thread.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { startWorker } from '../src/runtime/worker-entry.js';
 import { LogWriter } from '../src/store/sqlite/log-writer.js';
 import { openLogDatabase } from '../src/store/sqlite/schema.js';
-import type { WriterReply, WriterRequest, WriterStart } from '../src/store/sqlite/writer-thread.js';
+import { StreamMerger } from '../src/store/sqlite/stream-merger.js';
+import type { WriterNotice, WriterReply, WriterRequest, WriterStart } from '../src/store/sqlite/writer-thread.js';
 
-const { dataDir, indexEveryRows } = workerData as WriterStart;
+const { dataDir, indexEveryRows, mergeCommits, mergeWhenIdle } = workerData as WriterStart;
+
+/** How long the thread waits without a batch before it merges every commit left. */
+const IDLE_MERGE_MS = 20;
+/** A merge that keeps failing is told of once per this long, not after every commit. */
+const REPORT_EVERY_MS = 30_000;
+
 const port = parentPort!;
 const db = openLogDatabase(dataDir);
 // Foreign keys are not checked on this connection: they would cost a lookup per row, and they hold
-// anyway. A row reaches `chunks` only past the trigger that moves its stream's head on, which
-// requires the stream's `heads` row, and `heads` rows are made only by the trigger on a new `streams` row; nothing is
-// ever deleted (triggers refuse it).
+// anyway. A commit or a row gets in only past the trigger that moves its streams' heads on, which
+// requires each stream's `heads` row, and `heads` rows are made only by the trigger on a new
+// `streams` row; nothing is ever deleted (triggers refuse it).
 db.pragma('foreign_keys = OFF');
 // Checkpoints run on a thread of their own after each commit (workers/sqlite-checkpointer.ts); this
 // connection checkpoints only if the write-ahead log reaches 16 MiB regardless (the default is 4 MiB).
@@ -26,18 +35,30 @@ const checkpointer = startWorker('sqlite-checkpointer', { workerData: { dataDir 
 checkpointer.unref();
 checkpointer.on('error', () => undefined); // the backstop above keeps the log bounded without it
 const checkpointerExited = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
-const writer = new LogWriter(db, indexEveryRows);
-// Tails left by a crash, or by other processes, are indexed once here rather than walked by every
-// read until this writer happens to write to them again.
-writer.indexAllTails();
+const writer = new LogWriter(db);
+const merger = new StreamMerger(db, { indexEveryRows, mergeCommits });
+// Commits left unmerged by a crash, or by other processes, and their streams' tails are taken in
+// once here, rather than read from the commits (or walked) by every read until this writer happens
+// to reach them. Only an optimisation: reads find whatever is left.
+tryTo(() => {
+  merger.mergeAll();
+  merger.indexAllTails();
+});
+const idleMerge = setTimeout(() => {
+  if (mergeWhenIdle === false) return;
+  tryTo(() => merger.mergeAll());
+  checkpointer.postMessage('commit');
+}, IDLE_MERGE_MS);
+idleMerge.unref();
 
 port.on('message', (request: WriterRequest) => {
   if (request.kind === 'close') {
-    try {
-      writer.indexAllTails(); // a clean stop leaves no tails
-    } catch {
-      // Only an optimisation: reads walk the chain of whatever is left unindexed.
-    }
+    clearTimeout(idleMerge);
+    // A clean stop leaves nothing to merge or walk.
+    tryTo(() => {
+      merger.mergeAll();
+      merger.indexAllTails();
+    });
     // The checkpointer closes its connection first, so this one is the last and SQLite folds the
     // write-ahead log into the database as it closes.
     checkpointer.postMessage('close');
@@ -50,10 +71,33 @@ port.on('message', (request: WriterRequest) => {
   try {
     const outcome = writer.commit(request.batch);
     const reply: WriterReply = { kind: 'committed', outcome };
-    port.postMessage(reply, [outcome.firstRevisions.buffer, outcome.conflictNext.buffer, outcome.rowPositions.buffer]);
-    checkpointer.postMessage('commit');
+    port.postMessage(reply, [outcome.firstRevisions.buffer, outcome.conflictNext.buffer, outcome.positions.buffer]);
   } catch (error) {
     const reply: WriterReply = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
     port.postMessage(reply);
+    return;
   }
+  // While the event loop takes the outcome in and gathers the next batch.
+  merger.committed();
+  tryTo(() => merger.step());
+  checkpointer.postMessage('commit');
+  idleMerge.refresh();
 });
+
+/**
+ * Merging only moves events the commits already hold durably: when it fails (another process holds
+ * the write lock too long, or a defect), the next step or the next start tries again, and reads
+ * meanwhile find the events in the commits. The main thread hears of it, at most every so often.
+ */
+let reportedAt = -Infinity;
+function tryTo(work: () => void): void {
+  try {
+    work();
+  } catch (error) {
+    const now = performance.now();
+    if (now - reportedAt < REPORT_EVERY_MS) return;
+    reportedAt = now;
+    const notice: WriterNotice = { kind: 'merge-failed', message: error instanceof Error ? error.message : String(error) };
+    port.postMessage(notice);
+  }
+}

@@ -14,6 +14,8 @@ export type LogSpec = SqliteSpec | EventStoreSpec;
 export interface OpenLogOptions {
   /** Workers only read: they open the log read-only and never poll or probe. */
   readonly readonly?: boolean;
+  /** Told when work the log does in the background fails; the log tries it again. */
+  readonly onBackgroundError?: (error: Error) => void;
 }
 
 export async function openLog(spec: LogSpec, options: OpenLogOptions = {}): Promise<EventLog> {

@@ -19,12 +19,18 @@ function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'telemetry-sqlite-log-'));
 }
 
-// Reads join the per-stream index and the unindexed chain: run the contract with every row indexed
-// at once, with the default, and with nothing indexed until close (every read walks the chain).
-for (const [label, indexEveryRows] of [['', undefined], [', indexing every row', 1], [', never indexing while open', Number.MAX_SAFE_INTEGER]] as const) {
+// Reads join the per-stream index, the unindexed chain and the commits not yet merged into rows: run
+// the contract with the defaults, with every commit merged and every row indexed at once, and with
+// nothing merged or indexed until close (every read finds its events in the commits).
+const variants = [
+  ['', {}],
+  [', merging every commit, indexing every row', { mergeCommits: 1, indexEveryRows: 1 }],
+  [', never merging or indexing while open', { mergeCommits: Number.MAX_SAFE_INTEGER, mergeWhenIdle: false, indexEveryRows: Number.MAX_SAFE_INTEGER }],
+] as const;
+for (const [label, options] of variants) {
   eventLogContract(`SqliteEventLog${label}`, async () => {
     const dataDir = tempDataDir();
-    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 20, indexEveryRows });
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 20, ...options });
     return {
       log,
       async cleanup() {
@@ -49,7 +55,7 @@ describe('SqliteEventLog specifics', () => {
   const opened: Array<{ close(): unknown }> = [];
   const subscriptions: Subscription[] = [];
 
-  function open(options: { readonly?: boolean; pollIntervalMs?: number } = {}): SqliteEventLog {
+  function open(options: { readonly?: boolean; pollIntervalMs?: number; mergeCommits?: number; mergeWhenIdle?: boolean } = {}): SqliteEventLog {
     const log = new SqliteEventLog({ dataDir, ...options });
     opened.push(log);
     return log;
@@ -109,39 +115,46 @@ describe('SqliteEventLog specifics', () => {
     expect(Array.from(stored)).toEqual(Array.from(new Uint8Array(events.buffer)));
   });
 
-  it('refuses UPDATE and DELETE on the chunks table', async () => {
-    const log = open();
+  it('refuses UPDATE and DELETE on the commits, the streams\' rows and the streams', async () => {
+    const log = open({ mergeCommits: 1 });
     await log.append('robot-a', series(1, 2), 'no_stream');
     await log.append('robot-b', series(2, 1), 'no_stream');
+    await log.close(); // merges what is left: both appends are in rows too
 
     const db = new Database(join(dataDir, LOG_FILE_NAME));
     opened.push(db);
-    expect(() => db.prepare('UPDATE chunks SET first_rev = first_rev + 1').run()).toThrow(/append-only/);
-    expect(() => db.prepare('UPDATE chunks SET events = events WHERE position = 1').run()).toThrow(/append-only/);
-    expect(() => db.prepare('DELETE FROM chunks WHERE position = 1').run()).toThrow(/append-only/);
-    expect(() => db.prepare('DELETE FROM chunks').run()).toThrow(/append-only/);
+    expect(db.prepare('SELECT (SELECT count(*) FROM commits), (SELECT count(*) FROM chunks)').raw().get()).toEqual([2, 2]);
+    for (const table of ['commits', 'chunks']) {
+      expect(() => db.prepare(`UPDATE ${table} SET events = events`).run()).toThrow(/append-only/);
+      expect(() => db.prepare(`UPDATE ${table} SET position = position + 10 WHERE position = 1`).run()).toThrow(/append-only/);
+      expect(() => db.prepare(`DELETE FROM ${table} WHERE position = 1`).run()).toThrow(/append-only/);
+      expect(() => db.prepare(`DELETE FROM ${table}`).run()).toThrow(/append-only/);
+    }
     expect(() => db.prepare("UPDATE streams SET name = 'x'").run()).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM streams').run()).toThrow(/append-only/);
-    expect(db.prepare('SELECT count(*) AS n FROM chunks').get()).toEqual({ n: 2 });
+    expect(db.prepare('SELECT (SELECT count(*) FROM commits), (SELECT count(*) FROM chunks)').raw().get()).toEqual([2, 2]);
 
-    expect(values(await readWholeStream(log, 'robot-a'))).toEqual(values(series(1, 2)));
+    expect(values(await readWholeStream(open(), 'robot-a'))).toEqual(values(series(1, 2)));
   });
 
-  it('refuses any row that does not continue its stream at the head, whoever inserts it', async () => {
-    const log = open();
-    await log.append('robot-a', series(1, 2), 'no_stream'); // row 1: revisions 0-1 of stream 1
+  it('refuses any stream row that does not continue the stream\'s rows with committed events, whoever inserts it', async () => {
+    const log = open({ mergeCommits: Number.MAX_SAFE_INTEGER, mergeWhenIdle: false });
+    await log.append('robot-a', series(1, 2), 'no_stream'); // commit 1: revisions 0-1 of stream 1, not in rows yet
     const db = new Database(join(dataDir, LOG_FILE_NAME));
     opened.push(db);
-    const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, 1, ?, 1, ?, ?)');
-    const one = Buffer.from(series(9, 1).buffer);
-    expect(() => insert.run(2, 1, one, 1)).toThrow(/revision conflict/); // overlaps revision 1
-    expect(() => insert.run(2, 3, one, 1)).toThrow(/revision conflict/); // leaves a gap
-    expect(() => insert.run(2, 2, one, null)).toThrow(/revision conflict/); // does not link to the last row
-    expect(() => db.prepare("INSERT INTO chunks (stream_id, first_rev, count, events, prev) VALUES (1, 2, 1, ?, 1)").run(one)).toThrow(/needs its position/);
-    expect(db.prepare('SELECT next_rev, last_position FROM heads WHERE stream_id = 1').get()).toEqual({ next_rev: 2, last_position: 1 });
-    insert.run(2, 2, one, 1);
-    expect(db.prepare('SELECT next_rev, last_position FROM heads WHERE stream_id = 1').get()).toEqual({ next_rev: 3, last_position: 2 });
-    expect(values((await log.readStream('robot-a', 0n, 10))!.events)).toEqual([...values(series(1, 2)), ...values(series(9, 1))]);
+    const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev, log_position) VALUES (?, 1, ?, ?, ?, ?, 1)');
+    const one = Buffer.from(series(1, 1).buffer);
+    const two = Buffer.from(series(1, 2).buffer);
+    expect(() => insert.run(1, 1, 1, one, null)).toThrow(/revision conflict/); // leaves a gap
+    expect(() => insert.run(1, 0, 3, Buffer.from(series(1, 3).buffer), null)).toThrow(/revision conflict/); // holds an uncommitted revision
+    expect(() => insert.run(1, 0, 2, two, 7)).toThrow(/revision conflict/); // links to a row the stream does not end at
+    expect(() => db.prepare('INSERT INTO chunks (stream_id, first_rev, count, events, prev) VALUES (1, 0, 2, ?, NULL)').run(two)).toThrow(/needs its position/);
+    expect(db.prepare('SELECT merged_rev, last_position FROM heads WHERE stream_id = 1').get()).toEqual({ merged_rev: 0, last_position: null });
+    insert.run(1, 0, 1, one, null);
+    expect(db.prepare('SELECT merged_rev, last_position FROM heads WHERE stream_id = 1').get()).toEqual({ merged_rev: 1, last_position: 1 });
+    expect(() => insert.run(2, 0, 1, one, 1)).toThrow(/revision conflict/); // overlaps revision 0
+    // Reads take revision 0 from the row and revision 1 from the commit.
+    expect(values((await log.readStream('robot-a', 0n, 10))!.events)).toEqual(values(series(1, 2)));
   });
 
   it('fails only the conflicting append of a group commit; the others in the same tick commit', async () => {
@@ -292,7 +305,7 @@ describe('SqliteEventLog specifics', () => {
       live.push(new Promise<void>((resolve) => subscriptions.push(log.subscribe(LOG_START, { ...handler, onCaughtUp: () => resolve() }))));
     }
     await Promise.all(live);
-    // A round of appends with a refused one among them, a single append, and one split into rows.
+    // A round of appends with a refused one among them, a single append, and one larger than a row.
     await log.append('robot-a', series(1, 2), 'no_stream');
     const round = await log.appendMany({
       streams: ['robot-a', 'robot-b', 'robot-c'],
@@ -310,9 +323,7 @@ describe('SqliteEventLog specifics', () => {
       ['robot-a', 0n, 2],
       ['robot-a', 2n, 3],
       ['robot-b', 0n, 1],
-      ['robot-b', 1n, 1024],
-      ['robot-b', 1025n, 1024],
-      ['robot-b', 2049n, 452],
+      ['robot-b', 1n, 2500],
     ]);
   });
 

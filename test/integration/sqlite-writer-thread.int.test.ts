@@ -11,9 +11,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/domain/errors.js';
 import { APPEND_CONFLICT, APPEND_FAILED, EXPECT_NO_STREAM } from '../../src/store/event-log.js';
 import type { WriterBatch } from '../../src/store/sqlite/log-writer.js';
-import { openLogDatabase } from '../../src/store/sqlite/schema.js';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { LOG_FILE_NAME, openLogDatabase } from '../../src/store/sqlite/schema.js';
 import { WriterThread } from '../../src/store/sqlite/writer-thread.js';
 import { SqliteEventLog } from '../../src/store/sqlite/sqlite-event-log.js';
+import { eventually } from '../support/eventually.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,6 +24,12 @@ const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
+
+/** Resolves once every commit in the log is in the streams' rows (the writer merges after answering). */
+function merged(db: Database): Promise<void> {
+  const behind = db.prepare<[], number>("SELECT count(*) FROM commits WHERE position > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'merged_through')").pluck();
+  return eventually(async () => behind.get() === 0, 10_000, 'the writer to merge every commit');
+}
 
 function tempDir(): string {
   const dir = makeTempDir();
@@ -43,7 +51,7 @@ function batchOf(names: string[], count: number): WriterBatch {
 }
 
 describe('WriterThread', () => {
-  it('commits batches sent back to back in order, and answers each with its rows', async () => {
+  it('commits batches sent back to back in order, and answers each with its appends\' positions', async () => {
     const dataDir = tempDir();
     openLogDatabase(dataDir).close(); // the schema, as SqliteEventLog creates it before the thread
     const writer = new WriterThread({ dataDir, indexEveryRows: undefined });
@@ -52,15 +60,15 @@ describe('WriterThread', () => {
     const [first, second] = await Promise.all([writer.commit(batchOf(['a', 'b'], 2)), writer.commit(batchOf(['c'], 1500))]);
     expect(Array.from(first.firstRevisions)).toEqual([0, 0]);
     expect(first.created).toEqual([['a', 1], ['b', 2]]);
-    expect(Array.from(first.rowPositions)).toEqual([1, 2]);
-    // 1,500 events are written as two rows (at most 1,024 events each), after the first batch's.
-    expect(Array.from(second.rowPositions)).toEqual([3, 4]);
+    expect(Array.from(first.positions)).toEqual([1, 2]);
+    // One append of 1,500 events, after the first batch's two.
+    expect(Array.from(second.positions)).toEqual([3]);
     expect(second.created).toEqual([['c', 3]]);
   });
 
-  it('indexes each stream\'s rows as one group in the commit that writes the group\'s last row, first groups staggered', async () => {
+  it('indexes each stream\'s rows as one group in the merge that writes the group\'s last row, first groups staggered', async () => {
     const dataDir = tempDir();
-    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 2 });
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 2, mergeCommits: 1 });
     cleanups.push(() => log.close());
     const db = openLogDatabase(dataDir, { readonly: true });
     cleanups.push(() => db.close());
@@ -75,8 +83,9 @@ describe('WriterThread', () => {
         counts: new Int32Array(18).fill(1),
         events: new Float64Array(18 * 3).fill(t),
       });
-      // Commit t writes row 18t + id to each stream. Groups are two rows, but a stream's first is
-      // longer by (id / 16) mod 2: ids 1-15 fill theirs in commits 1 and 3, ids 16-18 in 2 and 4.
+      await merged(db);
+      // Merging commit t writes row 18t + id to each stream. Groups are two rows, but a stream's first is
+      // longer by (id / 16) mod 2: ids 1-15 fill theirs in merges 1 and 3, ids 16-18 in 2 and 4.
       expect(tails.get()).toBe([18, 6, 15, 3, 15][t]);
     }
     expect(groupsOf.all(1)).toEqual(['0:[1,19]', '2:[37,55]']);
@@ -86,7 +95,7 @@ describe('WriterThread', () => {
 
   it('groups a stream of large rows by events: a few rows per group, so a read within one passes over few', async () => {
     const dataDir = tempDir();
-    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 4 });
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 4, mergeCommits: 1 });
     cleanups.push(() => log.close());
     const db = openLogDatabase(dataDir, { readonly: true });
     cleanups.push(() => db.close());
@@ -97,6 +106,7 @@ describe('WriterThread', () => {
     // the 1-event row before it, the second is a group, the third stays in the tail.
     for (const size of [40, 40, 100, 1, 2100]) {
       expected = (await log.append('big', new Float64Array(size * 3).fill(size), expected)).nextExpectedRevision;
+      await merged(db);
     }
     expect(groups.all()).toEqual(['0:[1,2]', '80:[3]', '180:[4,5]', '1205:[6]']);
     expect(db.prepare('SELECT next_rev - indexed_rev FROM heads').pluck().get()).toBe(52);
@@ -106,13 +116,17 @@ describe('WriterThread', () => {
 
   it('indexes a stream another writer also wrote to by walking its chain, every row once', async () => {
     const dataDir = tempDir();
-    const one = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 3 });
-    const two = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 3 });
+    const one = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 3, mergeCommits: 1 });
+    const two = new SqliteEventLog({ dataDir, pollIntervalMs: 0, indexEveryRows: 3, mergeCommits: 1 });
     cleanups.push(() => one.close(), () => two.close());
-    // The writers take turns on one stream: neither remembers every row of the tail it indexes.
-    for (let t = 0; t < 10; t++) await (t % 3 === 0 ? two : one).append('a', Float64Array.of(t, t, t), t === 0 ? 'no_stream' : BigInt(t - 1));
     const db = openLogDatabase(dataDir, { readonly: true });
     cleanups.push(() => db.close());
+    // The writers take turns on one stream, each merging its own commits into rows: neither
+    // remembers every row of the tail it indexes.
+    for (let t = 0; t < 10; t++) {
+      await (t % 3 === 0 ? two : one).append('a', Float64Array.of(t, t, t), t === 0 ? 'no_stream' : BigInt(t - 1));
+      await merged(db);
+    }
     const rows = db.prepare<[], number>('SELECT j.value FROM chunk_groups g, json_each(g.positions) j ORDER BY g.first_rev, j.key').pluck().all();
     const indexed = db.prepare<[], number>('SELECT indexed_rev FROM heads').pluck().get()!;
     expect(rows).toEqual(Array.from({ length: indexed }, (_, i) => i + 1));
@@ -120,6 +134,34 @@ describe('WriterThread', () => {
     const events = Array.from({ length: 10 }, (_, t) => [t, t, t]).flat();
     expect(Array.from((await one.readStream('a', 0n, 20))!.events)).toEqual(events);
     expect(Array.from((await two.readStream('a', 3n, 4))!.events)).toEqual(events.slice(9, 21));
+  });
+
+  it('tells of a merge that fails, goes on committing, and merges once it can', async () => {
+    const dataDir = tempDir();
+    const failures: Error[] = [];
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0, mergeCommits: 2, mergeWhenIdle: false, onBackgroundError: (e) => failures.push(e) });
+    cleanups.push(() => log.close());
+    const db = new BetterSqlite3(join(dataDir, LOG_FILE_NAME));
+    cleanups.push(() => db.close());
+    const event = (t: number) => Float64Array.of(t, t, t);
+    await log.append('a', event(0), 'no_stream');
+    await log.append('a', event(1), 0n); // the second commit: both merged
+    await merged(db);
+    await log.append('a', event(2), 1n);
+    // Pretend the third commit is merged: the next merge finds the stream's rows short of it.
+    const mergedThrough = (position: string) => db.prepare("UPDATE meta SET value = ? WHERE key = 'merged_through'").run(position);
+    mergedThrough('3');
+    await log.append('a', event(3), 2n);
+    await eventually(async () => failures.length > 0, 10_000, 'the failed merge to be told');
+    expect(failures[0]!.message).toMatch(/rows end at revision 2, the commits to merge start at 3/);
+    expect((await log.append('a', event(4), 3n)).nextExpectedRevision).toBe(4n);
+    mergedThrough('2');
+    await log.close();
+    const reopened = new SqliteEventLog({ dataDir, pollIntervalMs: 0, readonly: true });
+    cleanups.push(() => reopened.close());
+    expect(Array.from((await reopened.readStream('a', 0n, 10))!.events)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+    expect(db.prepare('SELECT merged_rev FROM heads').pluck().get()).toBe(5);
+    expect(failures).toHaveLength(1);
   });
 
   it('fails the batch with the reason when the thread cannot open the log, and tries a new thread for the next', async () => {

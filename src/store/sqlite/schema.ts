@@ -1,25 +1,33 @@
 // Opens the embedded log's SQLite database and brings its schema to the current format.
 //
-// `chunks` is the log: one row per stream per commit, (position, stream_id, first_rev, count,
-// events, prev). `events` is the little-endian bytes of a Float64Array of (x, y, timestamp)
-// triples; `prev` is the position of the stream's previous row. Packing a commit's events for one
-// robot into one row is what makes durable group commits cheap: 1,000 robots × 20 events is 1,000
-// rows, not 20,000. Rows are never updated or deleted; triggers enforce it.
+// `commits` is the log: one row per group commit, in commit order — the appends it holds (their
+// streams, first revisions and counts, as a JSON directory) and all their events in one blob, the
+// little-endian bytes of a Float64Array of (x, y, timestamp) triples. A commit at `position` puts
+// its i-th append at log position `position + i`. One row per commit is what makes a durable group
+// commit cheap whatever the size of the fleet: a commit of a thousand robots writes one row, not a
+// thousand (BENCHMARKS.md, "The log as commits").
 //
-// Rows are keyed by position only, so a commit appends to the end of one B-tree. The per-stream
+// `chunks` holds each stream's events in rows of its own, for reading a stream: (position, stream_id,
+// first_rev, count, events, prev, log_position), `prev` linking a row to the stream's previous one. They are made
+// from the commits later (stream-merger.ts), several commits' worth of a stream per row, so a live
+// robot's history is stored in rows of tens of events rather than one row per commit; a row's
+// `position` only names it (rows written before format 4 — at or below the meta key `legacy_end` —
+// were the log itself, and their positions are log positions). Every commit at or below the meta
+// key `merged_through` is in the stream rows; a stream's newer events are read from the commits.
+//
+// Rows are keyed by position only, so writing them appends to the end of one B-tree. The per-stream
 // lookup (`chunk_groups`, keyed by stream and revision) has one entry per run of a stream's
 // consecutive rows — its first revision and its rows' positions as a JSON array — written once
-// the run is `indexEveryRows` long (log-writer.ts), not per row: a B-tree keyed by stream takes a
-// page write per robot per commit, and with a thousand robots in every commit those page writes
-// dominated it (`node dist/bench/log-layouts.js` compares the layouts; figures in BENCHMARKS.md);
-// one entry per row still cost the writer a B-tree insert per row. A read joins an entry's
-// positions to `chunks` (json_each): a rebuild scan runs at the rate one entry per row gave
-// (BENCHMARKS.md, "The writer's index upkeep, and its triggers"). Rows not yet in a group are
-// the suffix of their stream's chain, reached from `heads.last_position` through `prev`.
+// the run is `indexEveryRows` long (stream-merger.ts), not per row. A read joins an entry's
+// positions to `chunks` (json_each). Rows not yet in a group are the suffix of their stream's
+// chain, reached from `heads.last_position` through `prev`.
 //
-// `heads` holds, per stream, the next revision, the last row and how far the groups reach. It is
-// derived from `chunks` (and rebuilt from it by the format-1 migration); the trigger that checks
-// every insert also moves it on, inside the inserting transaction.
+// `heads` holds, per stream, the next revision (the end of its last commit), how far its rows reach
+// (`merged_rev`), its last row and how far the groups reach. The writer moves `next_rev` on as it
+// takes each append, only from the revision the append says it starts at: that conditional update
+// is the expected-revision check, inside the commit's transaction (log-writer.ts). A trigger lets a
+// row continue its stream's rows only where they end, with revisions already committed, whoever
+// writes it. Commits and rows are never updated or deleted; triggers enforce it.
 
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -28,7 +36,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 export const LOG_FILE_NAME = 'events.sqlite';
-const FORMAT_VERSION = 3;
+const FORMAT_VERSION = 4;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -39,20 +47,31 @@ CREATE TABLE IF NOT EXISTS streams (
   id   INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE
 ) STRICT;
+CREATE TABLE IF NOT EXISTS commits (
+  position  INTEGER PRIMARY KEY,
+  appends   INTEGER NOT NULL CHECK (appends > 0),
+  -- Per append, in order: [stream_id, first_rev, count]; its events follow the previous append's.
+  directory TEXT    NOT NULL,
+  events    BLOB    NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS chunks (
   position  INTEGER PRIMARY KEY,
   stream_id INTEGER NOT NULL REFERENCES streams(id),
   first_rev INTEGER NOT NULL CHECK (first_rev >= 0),
   count     INTEGER NOT NULL CHECK (count > 0),
   events    BLOB    NOT NULL CHECK (length(events) = count * 24),
-  prev      INTEGER
+  prev      INTEGER,
+  -- The log position of the row's last event; NULL in rows from before format 4 (their position is it).
+  log_position INTEGER
 ) STRICT;
 CREATE TABLE IF NOT EXISTS heads (
   stream_id     INTEGER PRIMARY KEY REFERENCES streams(id),
   next_rev      INTEGER NOT NULL,
   last_position INTEGER,
   -- Rows of the stream with first_rev below this are in chunk_groups; the others are its chain's tail.
-  indexed_rev   INTEGER NOT NULL
+  indexed_rev   INTEGER NOT NULL,
+  -- The stream's rows hold its revisions below this; the rest are only in commits.
+  merged_rev    INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 -- A stream's groups cover its revisions from 0 to heads.indexed_rev, each starting where the one
 -- before it ends.
@@ -63,19 +82,22 @@ CREATE TABLE IF NOT EXISTS chunk_groups (
   positions TEXT    NOT NULL CHECK (json_array_length(positions) > 0),
   PRIMARY KEY (stream_id, first_rev)
 ) STRICT, WITHOUT ROWID;
--- Every row continues its stream exactly where the previous one ended, and links to it: no gap, no
--- overlap, whoever writes. The row moves its stream's head on only from where the row says the head
--- is, in one step that is also the check: the expected-revision check of an append is this trigger
--- refusing it. Rows carry their position (the writer's next after the last), so that it is known
--- here, before the insert.
+-- Every row continues its stream's rows exactly where the previous one ended, links to it, and
+-- holds only committed revisions: no gap, no overlap, whoever writes. Rows carry their position
+-- (the writer's next after the last), so that it is known here, before the insert.
 CREATE TRIGGER IF NOT EXISTS chunks_extend_head BEFORE INSERT ON chunks BEGIN
   SELECT RAISE(ABORT, 'a row needs its position') WHERE NEW.position < 1;
-  UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position
-   WHERE stream_id = NEW.stream_id AND next_rev = NEW.first_rev AND last_position IS NEW.prev;
+  UPDATE heads SET merged_rev = NEW.first_rev + NEW.count, last_position = NEW.position
+   WHERE stream_id = NEW.stream_id AND merged_rev = NEW.first_rev AND last_position IS NEW.prev
+     AND next_rev >= NEW.first_rev + NEW.count;
   SELECT RAISE(ABORT, 'revision conflict') WHERE changes() = 0;
 END;
 CREATE TRIGGER IF NOT EXISTS streams_head AFTER INSERT ON streams
-  BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev) VALUES (NEW.id, 0, NULL, 0); END;
+  BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev, merged_rev) VALUES (NEW.id, 0, NULL, 0, 0); END;
+CREATE TRIGGER IF NOT EXISTS commits_append_only_update BEFORE UPDATE ON commits
+  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS commits_append_only_delete BEFORE DELETE ON commits
+  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS chunks_append_only_update BEFORE UPDATE ON chunks
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS chunks_append_only_delete BEFORE DELETE ON chunks
@@ -113,11 +135,29 @@ ${DDL}
 const MIGRATE_FROM_2 = `
 DROP TRIGGER chunks_contiguous;
 DROP TRIGGER chunks_advance_head;
+ALTER TABLE heads ADD COLUMN merged_rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chunks ADD COLUMN log_position INTEGER;
 ${DDL}
 INSERT INTO chunk_groups (stream_id, first_rev, positions)
   SELECT stream_id, first_rev, json_array(position) FROM chunk_index ORDER BY stream_id, first_rev;
 DROP TABLE chunk_index;
 `;
+
+// Format 3 had no commits: its rows were the log, each appended by the insert its trigger checked.
+const MIGRATE_FROM_3 = `
+DROP TRIGGER chunks_extend_head;
+ALTER TABLE heads ADD COLUMN merged_rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chunks ADD COLUMN log_position INTEGER;
+${DDL}
+`;
+
+// Every format before 4: the rows hold every event, and their positions are the log's up to here.
+const INTO_FORMAT_4 = `
+UPDATE heads SET merged_rev = next_rev;
+INSERT INTO meta (key, value) SELECT 'legacy_end', coalesce(max(position), 0) FROM chunks;
+`;
+
+const MIGRATIONS: Record<number, string> = { 1: MIGRATE_FROM_1, 2: MIGRATE_FROM_2, 3: MIGRATE_FROM_3 };
 
 export interface OpenOptions {
   readonly readonly?: boolean;
@@ -146,17 +186,22 @@ export function openLogDatabase(dataDir: string, options: OpenOptions = {}): Dat
     db.pragma('foreign_keys = ON');
     db.transaction(() => {
       const format = storedFormat(db);
-      if (format === 1 || format === 2) {
-        db.exec(format === 1 ? MIGRATE_FROM_1 : MIGRATE_FROM_2);
+      const migration = format === undefined ? undefined : MIGRATIONS[format];
+      if (migration !== undefined) {
+        db.exec(migration);
+        db.exec(INTO_FORMAT_4);
         db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(String(FORMAT_VERSION));
       } else if (format === undefined) {
         db.exec(DDL);
         db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('format', String(FORMAT_VERSION));
+        db.prepare("INSERT INTO meta (key, value) VALUES ('legacy_end', '0')").run();
       } else if (format !== FORMAT_VERSION) {
         throw new Error(`${file} has log format ${format}; this version reads formats 1 to ${FORMAT_VERSION}`);
       } else {
         db.exec(DDL);
       }
+      // Every commit at or below this is in the stream rows (stream-merger.ts moves it on).
+      db.prepare("INSERT INTO meta (key, value) SELECT 'merged_through', value FROM meta WHERE key = 'legacy_end' ON CONFLICT (key) DO NOTHING").run();
       // A random id minted with the log: checkpoints name the log they were taken from.
       db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run('log_id', randomUUID());
     }).immediate();

@@ -1,13 +1,15 @@
 // The embedded event log: EventLog on better-sqlite3, with group commit on a writer thread.
 //
 // Appends made while a commit is in flight (or during one turn of the event loop) — single appends
-// and appendMany batches alike — are packed into one batch, committed by the writer thread (log-writer.ts) in one IMMEDIATE transaction and one
-// fsync, each append's expected revision checked inside it: a mismatch fails only that append, with
-// our conflict error, and the others commit. The event loop meanwhile parses, decides and answers;
-// it keeps a connection of its own for reads (WAL lets them run beside the writer).
+// and appendMany batches alike — are packed into one batch, committed by the writer thread
+// (log-writer.ts) as one row of `commits` in one IMMEDIATE transaction and one fsync, each append's
+// expected revision checked inside it: a mismatch fails only that append, with our conflict error,
+// and the others commit. The event loop meanwhile parses, decides and answers; it keeps a connection
+// of its own for reads (WAL lets them run beside the writer).
 //
-// A stream's newest rows are found through its chain (see schema.ts); the writer indexes a stream's
-// tail as one group every so many rows. Reads join the two: groups below `indexed_rev`, chain above it.
+// Reading the whole log reads the commits in order. Reading a stream joins its rows (schema.ts:
+// groups below `indexed_rev`, the chain above it, up to `merged_rev`) and, past them, its appends in
+// the commits the writer has not yet merged into rows (unmerged-commits.ts).
 
 import type Database from 'better-sqlite3';
 import { createError } from '../../domain/errors.js';
@@ -32,10 +34,11 @@ import {
   type SubscriptionHandler,
 } from '../event-log.js';
 import { fromBlob } from './blob.js';
-import { MAX_ROW_EVENTS, rowCount, type WriterBatch, type WriterOutcome } from './log-writer.js';
+import type { WriterBatch, WriterOutcome } from './log-writer.js';
 import { openLogDatabase } from './schema.js';
 import { prepareStatements, type ChunkRow, type HeadRow, type Statements, type TailRow } from './statements.js';
 import { SubscriptionHub } from './subscriptions.js';
+import { UnmergedCommits } from './unmerged-commits.js';
 import { WriterThread } from './writer-thread.js';
 
 /**
@@ -49,18 +52,24 @@ export interface SqliteEventLogOptions {
   readonly readonly?: boolean;
   /** How often live subscriptions look for commits by other processes; 0 turns polling off. */
   readonly pollIntervalMs?: number;
-  /** Rows a stream gathers before a commit indexes its tail (default INDEX_EVERY_ROWS; tests vary it). */
+  /** Rows a stream gathers before a merge indexes its tail (default INDEX_EVERY_ROWS; tests vary it). */
   readonly indexEveryRows?: number;
+  /** Commits merged into the streams' rows together (default MERGE_COMMITS; tests vary it). */
+  readonly mergeCommits?: number;
+  /** Whether the writer merges what is left once appends pause (default true; tests turn it off). */
+  readonly mergeWhenIdle?: boolean;
+  /** Told when merging commits into the streams' rows fails (it is tried again; reads stay right). */
+  readonly onBackgroundError?: (error: Error) => void;
 }
 
 /**
  * Appends waiting for the writer: one `append` call (one stream) or one `appendMany` call, settled
- * together once the batch holding them commits or fails. `at` and `row` locate the request's first
- * append and first row in the writer's outcome.
+ * together once the batch holding them commits or fails. `at` locates the request's first append in
+ * the writer's outcome.
  */
 interface Request {
   readonly batch: AppendBatch;
-  committed(outcome: WriterOutcome, at: number, row: number): void;
+  committed(outcome: WriterOutcome, at: number): void;
   failed(error: Error): void;
 }
 
@@ -70,6 +79,7 @@ export class SqliteEventLog implements EventLog {
   private readonly ids = new Map<string, number>();
   private readonly names = new Map<number, string>();
   private readonly hub: SubscriptionHub;
+  private readonly unmerged: UnmergedCommits;
   private readonly writer: WriterThread | undefined;
   private queue: Request[] = [];
   /**
@@ -89,6 +99,7 @@ export class SqliteEventLog implements EventLog {
     const readonly = options.readonly ?? false;
     this.db = openLogDatabase(options.dataDir, { readonly });
     this.sql = prepareStatements(this.db);
+    this.unmerged = new UnmergedCommits(this.db);
     this.readTransaction = this.db.transaction((read: () => unknown) => read()).deferred;
     this.hub = new SubscriptionHub(
       {
@@ -97,7 +108,12 @@ export class SqliteEventLog implements EventLog {
       },
       options.pollIntervalMs ?? 100,
     );
-    this.writer = readonly ? undefined : new WriterThread({ dataDir: options.dataDir, indexEveryRows: options.indexEveryRows });
+    this.writer = readonly ? undefined : new WriterThread({
+          dataDir: options.dataDir,
+          indexEveryRows: options.indexEveryRows,
+          mergeCommits: options.mergeCommits,
+          mergeWhenIdle: options.mergeWhenIdle,
+        }, options.onBackgroundError);
   }
 
   get available(): boolean {
@@ -115,14 +131,13 @@ export class SqliteEventLog implements EventLog {
     return new Promise<AppendResult>((resolve, reject) => {
       this.enqueue({
         batch,
-        committed(outcome, at, row) {
+        committed(outcome, at) {
           const first = outcome.firstRevisions[at]!;
           if (first < 0) {
             const next = outcome.conflictNext[at]!;
             reject(revisionConflict(stream, expected, next === 0 ? 'no_stream' : BigInt(next - 1)));
           } else {
-            const lastRow = row + Math.ceil(count / MAX_ROW_EVENTS) - 1;
-            resolve({ nextExpectedRevision: BigInt(first + count - 1), position: BigInt(outcome.rowPositions[lastRow]!) });
+            resolve({ nextExpectedRevision: BigInt(first + count - 1), position: BigInt(outcome.positions[at]!) });
           }
         },
         failed: reject,
@@ -242,51 +257,41 @@ export class SqliteEventLog implements EventLog {
     this.commitFailed = false;
     this.commitListener?.(outcome.firstRevisions.length, outcome.seconds);
     for (const [name, id] of outcome.created) this.remember(name, id);
-    // Each request's stored rows as columns over its own events (an appendMany is one request).
+    // Each request's stored appends as columns over its own events (an appendMany is one request).
     const committed: ChunkColumns[] = [];
-    const firstRows = new Array<number>(requests.length);
     let at = 0;
-    let row = 0;
-    for (let r = 0; r < requests.length; r++) {
-      const { streams, counts, events } = requests[r]!.batch;
-      firstRows[r] = row;
-      const rowsOfRequest = rowCount(counts);
+    for (const { batch } of requests) {
+      const { streams, counts, events } = batch;
+      const n = streams.length;
       const columns = {
         count: 0,
-        streams: new Array<string>(rowsOfRequest),
-        firstRevisions: new Float64Array(rowsOfRequest),
-        positions: new Float64Array(rowsOfRequest),
-        eventStarts: new Int32Array(rowsOfRequest),
-        counts: new Int32Array(rowsOfRequest),
+        streams: new Array<string>(n),
+        firstRevisions: new Float64Array(n),
+        positions: new Float64Array(n),
+        eventStarts: new Int32Array(n),
+        counts: new Int32Array(n),
         events,
       };
       let offset = 0;
-      for (let i = 0; i < streams.length; i++, at++) {
-        const count = counts[i]!;
-        const rows = Math.ceil(count / MAX_ROW_EVENTS);
+      for (let i = 0; i < n; i++, at++) {
         const first = outcome.firstRevisions[at]!;
         if (first >= 0) {
-          for (let k = 0; k < rows; k++) {
-            const from = k * MAX_ROW_EVENTS;
-            const c = columns.count++;
-            columns.streams[c] = streams[i]!;
-            columns.firstRevisions[c] = first + from;
-            columns.positions[c] = outcome.rowPositions[row + k]!;
-            columns.eventStarts[c] = offset + from;
-            columns.counts[c] = Math.min(count - from, MAX_ROW_EVENTS);
-          }
+          const c = columns.count++;
+          columns.streams[c] = streams[i]!;
+          columns.firstRevisions[c] = first;
+          columns.positions[c] = outcome.positions[at]!;
+          columns.eventStarts[c] = offset;
+          columns.counts[c] = counts[i]!;
         }
-        offset += count;
-        row += rows;
+        offset += counts[i]!;
       }
       if (columns.count > 0) committed.push(columns);
     }
     // Readers see a commit before its writers are answered: an acknowledged event is readable.
     for (const columns of committed) this.hub.committed(columns);
     at = 0;
-    for (let r = 0; r < requests.length; r++) {
-      const request = requests[r]!;
-      request.committed(outcome, at, firstRows[r]!);
+    for (const request of requests) {
+      request.committed(outcome, at);
       at += request.batch.streams.length;
     }
   }
@@ -311,7 +316,9 @@ export class SqliteEventLog implements EventLog {
     const parts: Float64Array[] = [];
     let total = 0;
     let position = 0;
-    const indexedEnd = Math.min(end, head.indexed_rev);
+    // The stream's rows hold [0, merged_rev): grouped rows below indexed_rev, the chain above.
+    const rowsEnd = Math.min(end, head.merged_rev);
+    const indexedEnd = Math.min(rowsEnd, head.indexed_rev);
     if (from < indexedEnd) {
       for (const row of this.sql.windowRows.iterate({ stream: id, lo: from, hi: indexedEnd })) {
         if (row.first_rev !== from + total) throw new Error(`stream ${stream}: a row read at revision ${row.first_rev}, expected ${from + total}`);
@@ -320,17 +327,30 @@ export class SqliteEventLog implements EventLog {
         position = row.position;
       }
     }
-    if (end > head.indexed_rev) {
-      const tailFrom = Math.max(from, head.indexed_rev);
+    if (rowsEnd > head.indexed_rev && from + total < rowsEnd) {
+      const tailFrom = from + total;
       for (const row of this.tailFrom(id, tailFrom)) {
         const skip = Math.max(0, tailFrom - row.first_rev);
-        const take = Math.min(row.count - skip, end - (from + total));
+        const take = Math.min(row.count - skip, rowsEnd - (from + total));
         if (take <= 0) break;
         parts.push(fromBlob(row.events).subarray(skip * EVENT_STRIDE, (skip + take) * EVENT_STRIDE));
         total += take;
         position = row.position;
       }
     }
+    // The rest, [merged_rev, next_rev), is in the commits not yet merged.
+    if (end > head.merged_rev) {
+      const commitsFrom = from + total;
+      for (const part of this.unmerged.partsOf(id, commitsFrom)) {
+        const skip = Math.max(0, commitsFrom - part.first);
+        const take = Math.min(part.count - skip, end - (from + total));
+        if (take <= 0) break;
+        parts.push(this.unmerged.events(part, skip, take));
+        total += take;
+        position = part.position;
+      }
+    }
+    if (from + total !== end) throw new Error(`stream ${stream}: read revisions ${from} to ${from + total}, expected to ${end}`);
     return { position: BigInt(position), stream, firstRevision: BigInt(from), events: concat(parts, total) };
   }
 
@@ -360,6 +380,12 @@ export class SqliteEventLog implements EventLog {
         visit(events);
         count += events.length / EVENT_STRIDE;
       }
+      for (const part of this.unmerged.partsOf(id, head.merged_rev)) {
+        const skip = Math.max(0, head.merged_rev - part.first);
+        visit(this.unmerged.events(part, skip, part.count - skip));
+        count += part.count - skip;
+      }
+      if (count !== head.next_rev) throw new Error(`stream ${stream}: scanned ${count} events, its head is at ${head.next_rev}`);
       return count;
     });
   }
@@ -373,15 +399,37 @@ export class SqliteEventLog implements EventLog {
     return this.readAfterSync(Number(after), maxEvents);
   }
 
+  /** Chunks after `after` in log order, up to about `maxEvents` events: the rows from before format 4, then the commits. */
   private readAfterSync(after: number, maxEvents: number): RecordedChunk[] {
-    const chunks: RecordedChunk[] = [];
-    let total = 0;
-    for (const row of this.sql.allAfter.iterate(after)) {
-      chunks.push(this.toChunk(row));
-      total += row.count;
-      if (total >= maxEvents) break;
-    }
-    return chunks;
+    return this.snapshot(() => {
+      const chunks: RecordedChunk[] = [];
+      let total = 0;
+      const legacyEnd = this.sql.legacyEnd.get()!;
+      if (after < legacyEnd) {
+        for (const row of this.sql.legacyAfter.iterate(after, legacyEnd)) {
+          chunks.push(this.toChunk(row));
+          total += row.count;
+          if (total >= maxEvents) return chunks;
+        }
+      }
+      for (const commit of this.sql.commitsFrom.iterate({ after })) {
+        const directory = JSON.parse(commit.directory) as Array<[number, number, number]>;
+        const events = fromBlob(commit.events);
+        let at = 0;
+        for (let k = 0; k < directory.length; k++) {
+          const [id, first, count] = directory[k]!;
+          const position = commit.position + k;
+          if (position > after) {
+            const stream = this.nameOf(id);
+            chunks.push({ position: BigInt(position), stream, firstRevision: BigInt(first), events: events.subarray(at * EVENT_STRIDE, (at + count) * EVENT_STRIDE) });
+            total += count;
+          }
+          at += count;
+        }
+        if (total >= maxEvents) return chunks;
+      }
+      return chunks;
+    }) as RecordedChunk[];
   }
 
   async head(stream: string): Promise<StreamHead | null> {
@@ -389,8 +437,15 @@ export class SqliteEventLog implements EventLog {
     if (id === undefined) return null;
     return this.snapshot(() => {
       const head = this.sql.head.get(id);
-      if (head === undefined || head.last_position === null) return null;
-      const last = fromBlob(this.sql.lastEvent.get(head.last_position)!);
+      if (head === undefined || head.next_rev === 0) return null;
+      let last: Float64Array;
+      if (head.merged_rev === head.next_rev) {
+        last = fromBlob(this.sql.lastEvent.get(head.last_position!)!);
+      } else {
+        const parts = this.unmerged.partsOf(id, head.next_rev - 1);
+        const part = parts[parts.length - 1]!;
+        last = this.unmerged.events(part, part.count - 1, 1);
+      }
       return { revision: BigInt(head.next_rev - 1), x: last[0]!, y: last[1]!, timestamp: last[2]! };
     });
   }
@@ -410,7 +465,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   private lastPositionSync(): number {
-    return this.sql.lastPosition.get()?.position ?? Number(LOG_START);
+    return this.sql.lastPosition.get() ?? Number(LOG_START);
   }
 
   subscribe(after: LogPosition, handler: SubscriptionHandler): Subscription {

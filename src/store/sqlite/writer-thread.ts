@@ -5,7 +5,8 @@
 // The thread keeps the process alive only while a batch is in flight, so an acknowledged append is
 // always answered, and a log someone forgot to close does not hold the process open. If the thread
 // dies, the batches in flight fail (their appends are answered as unavailable: nothing of them was
-// acknowledged) and the next batch starts a new thread.
+// acknowledged) and the next batch starts a new thread. Besides its answers, the thread tells of
+// background work that failed (merging commits into the streams' rows, which it tries again).
 
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../runtime/worker-entry.js';
@@ -14,6 +15,9 @@ import type { WriterBatch, WriterOutcome } from './log-writer.js';
 export interface WriterStart {
   readonly dataDir: string;
   readonly indexEveryRows: number | undefined;
+  readonly mergeCommits?: number;
+  /** False: commits are merged only as more come, at start and at close (tests); true by default. */
+  readonly mergeWhenIdle?: boolean;
 }
 
 export type WriterRequest = { readonly kind: 'commit'; readonly batch: WriterBatch } | { readonly kind: 'close' };
@@ -22,6 +26,9 @@ export type WriterReply =
   | { readonly kind: 'committed'; readonly outcome: WriterOutcome }
   | { readonly kind: 'failed'; readonly message: string }
   | { readonly kind: 'closed' };
+
+/** Sent by the thread on its own, not as an answer: background work failed and will be tried again. */
+export type WriterNotice = { readonly kind: 'merge-failed'; readonly message: string };
 
 interface Waiting {
   readonly worker: Worker;
@@ -34,7 +41,10 @@ export class WriterThread {
   /** Requests sent and not yet answered, oldest first. */
   private waiting: Waiting[] = [];
 
-  constructor(private readonly start: WriterStart) {}
+  constructor(
+    private readonly start: WriterStart,
+    private readonly onMergeFailure: (error: Error) => void = () => undefined,
+  ) {}
 
   /** Commits one batch after those sent before it; rejects when the thread fails or dies. */
   async commit(batch: WriterBatch): Promise<WriterOutcome> {
@@ -67,7 +77,11 @@ export class WriterThread {
   private spawn(): Worker {
     const worker = startWorker('sqlite-writer', { workerData: this.start satisfies WriterStart });
     worker.unref();
-    worker.on('message', (reply: WriterReply) => {
+    worker.on('message', (reply: WriterReply | WriterNotice) => {
+      if (reply.kind === 'merge-failed') {
+        this.onMergeFailure(new Error(reply.message));
+        return;
+      }
       const waiting = this.waiting.shift();
       if (this.waiting.length === 0) worker.unref();
       waiting?.resolve(reply);
