@@ -124,8 +124,12 @@ describe('SqliteEventLog specifics', () => {
     const db = new Database(join(dataDir, LOG_FILE_NAME));
     opened.push(db);
     expect(db.prepare('SELECT (SELECT count(*) FROM commits), (SELECT count(*) FROM chunks)').raw().get()).toEqual([2, 2]);
+    // Merged, the commits' events are dropped (the one change they take); anything else is refused.
+    expect(db.prepare('SELECT count(events) FROM commits').pluck().get()).toBe(0);
+    expect(() => db.prepare("UPDATE commits SET events = x'00'").run()).toThrow(/append-only/);
+    expect(() => db.prepare("UPDATE commits SET directory = '[]'").run()).toThrow(/append-only/);
+    expect(() => db.prepare('UPDATE chunks SET events = events').run()).toThrow(/append-only/);
     for (const table of ['commits', 'chunks']) {
-      expect(() => db.prepare(`UPDATE ${table} SET events = events`).run()).toThrow(/append-only/);
       expect(() => db.prepare(`UPDATE ${table} SET position = position + 10 WHERE position = 1`).run()).toThrow(/append-only/);
       expect(() => db.prepare(`DELETE FROM ${table} WHERE position = 1`).run()).toThrow(/append-only/);
       expect(() => db.prepare(`DELETE FROM ${table}`).run()).toThrow(/append-only/);
@@ -135,6 +139,44 @@ describe('SqliteEventLog specifics', () => {
     expect(db.prepare('SELECT (SELECT count(*) FROM commits), (SELECT count(*) FROM chunks)').raw().get()).toEqual([2, 2]);
 
     expect(values(await readWholeStream(open(), 'robot-a'))).toEqual(values(series(1, 2)));
+  });
+
+  it('drops a merged commit\'s copy of its events, and reads the log in order from the streams\' rows instead', async () => {
+    const log = open({ pollIntervalMs: 0, mergeCommits: 2 });
+    const heads = new Map<string, bigint | 'no_stream'>();
+    for (let t = 0; t < 7; t++) {
+      // Several streams per commit, one of them twice in the same commit.
+      await Promise.all(['a', 'b', 'c', 'a'].map((stream, i) => {
+        const expected = heads.get(stream) ?? 'no_stream';
+        const events = series(t * 100 + i * 10, 1 + ((t + i) % 3));
+        heads.set(stream, expected === 'no_stream' ? BigInt(events.length / 3 - 1) : expected + BigInt(events.length / 3));
+        return log.append(stream, events, expected);
+      }));
+    }
+    const whole = copies(await log.readAll(LOG_START, 100_000)).map(chunkFields);
+    expect(whole).toHaveLength(28);
+    await log.close(); // merges everything: every commit's events dropped
+
+    const db = new Database(join(dataDir, LOG_FILE_NAME));
+    opened.push(db);
+    expect(db.prepare('SELECT count(*), count(events) FROM commits').raw().get()).toEqual([7, 0]);
+    const reopened = open({ pollIntervalMs: 0, mergeCommits: Number.MAX_SAFE_INTEGER, mergeWhenIdle: false });
+    expect(copies(await reopened.readAll(LOG_START, 100_000)).map(chunkFields)).toEqual(whole);
+    expect(copies(await reopened.readAll(whole[9]!.position, 100_000)).map(chunkFields)).toEqual(whole.slice(10));
+    const paged: ReturnType<typeof chunkFields>[] = [];
+    for (let after = LOG_START; ; ) {
+      const page = copies(await reopened.readAll(after, 5));
+      if (page.length === 0) break;
+      paged.push(...page.map(chunkFields));
+      after = page[page.length - 1]!.position;
+    }
+    expect(paged).toEqual(whole);
+    // A commit not yet merged keeps its events; nothing else of a commit ever changes.
+    await reopened.append('b', series(999, 1), heads.get('b') as bigint);
+    expect(() => db.prepare('UPDATE commits SET events = NULL WHERE position = (SELECT max(position) FROM commits)').run()).toThrow(/append-only/);
+    expect(() => db.prepare("UPDATE commits SET directory = '[]', events = NULL WHERE position = 1").run()).toThrow(/append-only/);
+    expect(() => db.prepare('UPDATE commits SET events = x\'00\' WHERE position = 1').run()).toThrow(/append-only/);
+    expect((await reopened.readAll(whole[27]!.position, 10)).map((chunk) => chunk.stream)).toEqual(['b']);
   });
 
   it('refuses any stream row that does not continue the stream\'s rows with committed events, whoever inserts it', async () => {

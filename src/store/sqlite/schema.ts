@@ -13,7 +13,9 @@
 // robot's history is stored in rows of tens of events rather than one row per commit; a row's
 // `position` only names it (rows written before format 4 — at or below the meta key `legacy_end` —
 // were the log itself, and their positions are log positions). Every commit at or below the meta
-// key `merged_through` is in the stream rows; a stream's newer events are read from the commits.
+// key `merged_through` is in the stream rows, and its copy of the events is dropped (its directory
+// stays: reading the log in order from there reads the streams' rows); a stream's newer events are
+// read from the commits.
 //
 // Rows are keyed by position only, so writing them appends to the end of one B-tree. The per-stream
 // lookup (`chunk_groups`, keyed by stream and revision) has one entry per run of a stream's
@@ -27,7 +29,8 @@
 // takes each append, only from the revision the append says it starts at: that conditional update
 // is the expected-revision check, inside the commit's transaction (log-writer.ts). A trigger lets a
 // row continue its stream's rows only where they end, with revisions already committed, whoever
-// writes it. Commits and rows are never updated or deleted; triggers enforce it.
+// writes it. Commits and rows are never deleted, nor updated but for a merged commit's events being
+// dropped; triggers enforce it.
 
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -52,7 +55,8 @@ CREATE TABLE IF NOT EXISTS commits (
   appends   INTEGER NOT NULL CHECK (appends > 0),
   -- Per append, in order: [stream_id, first_rev, count]; its events follow the previous append's.
   directory TEXT    NOT NULL,
-  events    BLOB    NOT NULL
+  -- NULL once the commit is merged: its events are then read from the streams' rows.
+  events    BLOB
 ) STRICT;
 CREATE TABLE IF NOT EXISTS chunks (
   position  INTEGER PRIMARY KEY,
@@ -94,7 +98,10 @@ CREATE TRIGGER IF NOT EXISTS chunks_extend_head BEFORE INSERT ON chunks BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS streams_head AFTER INSERT ON streams
   BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev, merged_rev) VALUES (NEW.id, 0, NULL, 0, 0); END;
+-- The one change a commit takes: its events dropped once they are in the streams' rows.
 CREATE TRIGGER IF NOT EXISTS commits_append_only_update BEFORE UPDATE ON commits
+  WHEN NOT (NEW.events IS NULL AND NEW.position = OLD.position AND NEW.appends = OLD.appends AND NEW.directory = OLD.directory
+            AND OLD.position <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'merged_through'))
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS commits_append_only_delete BEFORE DELETE ON commits
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;

@@ -47,6 +47,8 @@ import { WriterThread } from './writer-thread.js';
  */
 const SCAN_WINDOW = 65_536;
 
+const EMPTY = new Float64Array(0);
+
 export interface SqliteEventLogOptions {
   readonly dataDir: string;
   readonly readonly?: boolean;
@@ -412,24 +414,55 @@ export class SqliteEventLog implements EventLog {
           if (total >= maxEvents) return chunks;
         }
       }
+      // Merged commits keep only their directory: their appends are read back from the streams'
+      // rows, each stream's share of the page in one read (see fromRows).
+      const merged: Array<{ chunk: number; id: number; first: number; count: number }> = [];
       for (const commit of this.sql.commitsFrom.iterate({ after })) {
         const directory = JSON.parse(commit.directory) as Array<[number, number, number]>;
-        const events = fromBlob(commit.events);
+        const events = commit.events === null ? undefined : fromBlob(commit.events);
         let at = 0;
         for (let k = 0; k < directory.length; k++) {
           const [id, first, count] = directory[k]!;
           const position = commit.position + k;
           if (position > after) {
             const stream = this.nameOf(id);
-            chunks.push({ position: BigInt(position), stream, firstRevision: BigInt(first), events: events.subarray(at * EVENT_STRIDE, (at + count) * EVENT_STRIDE) });
+            if (events === undefined) merged.push({ chunk: chunks.length, id, first, count });
+            const own = events?.subarray(at * EVENT_STRIDE, (at + count) * EVENT_STRIDE) ?? EMPTY;
+            chunks.push({ position: BigInt(position), stream, firstRevision: BigInt(first), events: own });
             total += count;
           }
           at += count;
         }
-        if (total >= maxEvents) return chunks;
+        if (total >= maxEvents) break;
       }
+      if (merged.length > 0) this.fromRows(chunks, merged);
       return chunks;
     }) as RecordedChunk[];
+  }
+
+  /**
+   * Fills in the events of chunks from merged commits, from the streams' rows: a stream's appends
+   * in consecutive commits are consecutive revisions, so its share of a page is one read.
+   */
+  private fromRows(chunks: RecordedChunk[], merged: Array<{ chunk: number; id: number; first: number; count: number }>): void {
+    const spans = new Map<number, { first: number; end: number }>();
+    for (const { id, first, count } of merged) {
+      const span = spans.get(id);
+      if (span === undefined) {
+        spans.set(id, { first, end: first + count });
+      } else {
+        if (first !== span.end) throw new Error(`stream ${this.nameOf(id)}: the log has revision ${first} after ${span.end - 1}`);
+        span.end = first + count;
+      }
+    }
+    const read = new Map<number, Float64Array>();
+    for (const [id, span] of spans) {
+      read.set(id, this.readStreamSync(id, this.nameOf(id), span.first, span.end - span.first)!.events);
+    }
+    for (const { chunk, id, first, count } of merged) {
+      const from = (first - spans.get(id)!.first) * EVENT_STRIDE;
+      chunks[chunk] = { ...chunks[chunk]!, events: read.get(id)!.subarray(from, from + count * EVENT_STRIDE) };
+    }
   }
 
   async head(stream: string): Promise<StreamHead | null> {

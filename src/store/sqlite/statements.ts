@@ -30,7 +30,8 @@ export interface HeadRow {
 export interface CommitRow {
   position: number;
   directory: string;
-  events: Buffer;
+  /** Null once the commit is merged into the streams' rows. */
+  events: Buffer | null;
 }
 
 export interface TailRow {

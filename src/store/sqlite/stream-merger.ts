@@ -6,7 +6,7 @@
 // A merge takes the oldest commits not yet merged (`mergeCommits` of them), gathers each stream's
 // events from them and writes them as one row per stream (split at MAX_ROW_EVENTS), in slices of
 // streams, one slice after each commit, so no commit waits behind a whole merge. The last slice
-// moves `merged_through` on. Each stream's `merged_rev` is read before its row is written, so a
+// moves `merged_through` on and drops the merged commits' copy of the events. Each stream's `merged_rev` is read before its row is written, so a
 // merge never writes what is already in the rows — another process's writer may merge the same
 // commits, or a slice may have committed before its process died.
 //
@@ -86,6 +86,8 @@ interface StreamParts {
 
 /** Commits being merged: their streams, written a slice at a time. */
 interface MergeJob {
+  /** merged_through when the job started: its commits are those after it. */
+  readonly after: number;
   /** Position of the last commit in the job: merged_through once every stream is written. */
   readonly through: number;
   readonly streams: StreamParts[];
@@ -126,8 +128,12 @@ export class StreamMerger {
       setMergedThrough: db.prepare<[{ through: number }]>(
         "UPDATE meta SET value = printf('%d', @through) WHERE key = 'merged_through' AND CAST(value AS INTEGER) < @through",
       ),
-      commitsAfter: db.prepare<[number, number], { position: number; directory: string; events: Buffer }>(
+      commitsAfter: db.prepare<[number, number], { position: number; directory: string; events: Buffer | null }>(
         'SELECT position, directory, events FROM commits WHERE position > ? ORDER BY position LIMIT ?',
+      ),
+      // Once merged, a commit's events are the rows' to read: its copy goes, its directory stays.
+      dropEvents: db.prepare<[{ after: number; through: number }]>(
+        'UPDATE commits SET events = NULL WHERE position > @after AND position <= @through AND events IS NOT NULL',
       ),
       head: db.prepare<[number], { merged_rev: number; last_position: number | null }>('SELECT merged_rev, last_position FROM heads WHERE stream_id = ?'),
       // The trigger checks both `prev` and first_rev against the head, so a row can only ever
@@ -200,8 +206,11 @@ export class StreamMerger {
   private startJob(commits: number, slices: number): MergeJob | undefined {
     this.commitsSince = 0;
     const byStream = new Map<number, StreamParts>();
+    const after = this.sql.mergedThrough.get()!;
     let through = -1;
-    for (const commit of this.sql.commitsAfter.iterate(this.sql.mergedThrough.get()!, commits)) {
+    for (const commit of this.sql.commitsAfter.iterate(after, commits)) {
+      // Another process merged it (and dropped its events) since merged_through was read: start over.
+      if (commit.events === null) return undefined;
       through = commit.position;
       const directory = JSON.parse(commit.directory) as Array<[number, number, number]>;
       const events = fromBlob(commit.events);
@@ -223,7 +232,7 @@ export class StreamMerger {
     }
     if (through < 0) return undefined;
     const streams = [...byStream.values()];
-    return { through, streams, done: 0, slice: Math.max(1, Math.ceil(streams.length / slices)) };
+    return { after, through, streams, done: 0, slice: Math.max(1, Math.ceil(streams.length / slices)) };
   }
 
   private writeSlice(job: MergeJob): void {
@@ -250,7 +259,10 @@ export class StreamMerger {
     this.nextPosition = (this.sql.lastPosition.get() ?? 0) + 1;
     const end = Math.min(job.streams.length, job.done + job.slice);
     for (let s = job.done; s < end; s++) this.writeStream(job.streams[s]!);
-    if (end === job.streams.length) this.sql.setMergedThrough.run({ through: job.through });
+    if (end === job.streams.length) {
+      this.sql.setMergedThrough.run({ through: job.through });
+      this.sql.dropEvents.run({ after: job.after, through: job.through });
+    }
     job.done = end;
   }
 
