@@ -35,8 +35,8 @@ const checkpointer = startWorker('sqlite-checkpointer', { workerData: { dataDir 
 checkpointer.unref();
 checkpointer.on('error', () => undefined); // the backstop above keeps the log bounded without it
 const checkpointerExited = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
-const writer = new LogWriter(db);
 const merger = new StreamMerger(db, { indexEveryRows, mergeCommits });
+const writer = new LogWriter(db, (commit) => merger.committed(commit));
 // Commits left unmerged by a crash, or by other processes, and their streams' tails are taken in
 // once here, rather than read from the commits (or walked) by every read until this writer happens
 // to reach them. Only an optimisation: reads find whatever is left.
@@ -78,7 +78,6 @@ port.on('message', (request: WriterRequest) => {
     return;
   }
   // While the event loop takes the outcome in and gathers the next batch.
-  merger.committed();
   tryTo(() => merger.step());
   checkpointer.postMessage('commit');
   idleMerge.refresh();

@@ -28,6 +28,17 @@ export interface WriterBatch {
   readonly events: Float64Array<ArrayBuffer>;
 }
 
+/** A commit row as written, for the merger on the same thread: no need to read it back. */
+export interface StoredCommit {
+  readonly position: number;
+  /** Per append of the row: its stream, first revision and event count. */
+  readonly ids: Int32Array;
+  readonly firsts: Float64Array;
+  readonly counts: Int32Array;
+  /** The row's events, the appends' one after another. */
+  readonly events: Float64Array;
+}
+
 /** What a committed batch did, append by append. */
 export interface WriterOutcome {
   /** Revision of each append's first event; -1 where the append was refused (a conflict). */
@@ -46,7 +57,11 @@ export class LogWriter {
   private readonly sql;
   private readonly commitTransaction: (batch: WriterBatch) => WriterOutcome;
 
-  constructor(db: Database.Database) {
+  /** @param onCommitted told of each commit row once its transaction has committed. */
+  constructor(
+    db: Database.Database,
+    private readonly onCommitted: (commit: StoredCommit) => void = () => undefined,
+  ) {
     this.sql = {
       streamId: db.prepare<[string], number>('SELECT id FROM streams WHERE name = ?').pluck(),
       insertStream: db.prepare<[string]>('INSERT INTO streams (name) VALUES (?)'),
@@ -63,9 +78,14 @@ export class LogWriter {
   /** Commits the batch in one transaction; throws (nothing committed) when the store cannot. */
   commit(batch: WriterBatch): WriterOutcome {
     const started = performance.now();
+    this.stored = undefined;
     const outcome = this.commitTransaction(batch);
+    if (this.stored !== undefined) this.onCommitted(this.stored);
     return { ...outcome, seconds: (performance.now() - started) / 1000 };
   }
+
+  /** The row the transaction in progress wrote, if any. */
+  private stored: StoredCommit | undefined;
 
   private commitInTransaction(batch: WriterBatch): WriterOutcome {
     const n = batch.counts.length;
@@ -80,6 +100,9 @@ export class LogWriter {
     // The commit row: its directory, and which of the batch's appends it holds.
     let directory = '[';
     const stored: number[] = [];
+    const ids = new Int32Array(n);
+    const firsts = new Float64Array(n);
+    const counts = new Int32Array(n);
     let nextName = 0;
     for (let i = 0; i < n; i++) {
       const count = batch.counts[i]!;
@@ -101,6 +124,9 @@ export class LogWriter {
       if (first >= 0 && this.sql.advance.run(first + count, id!, first).changes === 1) {
         firstRevisions[i] = first;
         directory += (stored.length === 0 ? '[' : ',[') + id + ',' + first + ',' + count + ']';
+        ids[stored.length] = id!;
+        firsts[stored.length] = first;
+        counts[stored.length] = count;
         stored.push(i);
       } else {
         conflictNext[i] = id === undefined ? 0 : (this.sql.nextRev.get(id) ?? 0);
@@ -108,17 +134,20 @@ export class LogWriter {
     }
     if (stored.length > 0) {
       const position = this.sql.nextPosition.get() ?? this.sql.legacyEnd.get()! + 1;
-      this.sql.insertCommit.run(position, stored.length, directory + ']', eventsOf(batch, stored));
+      const events = eventsOf(batch, stored);
+      this.sql.insertCommit.run(position, stored.length, directory + ']', Buffer.from(events.buffer, events.byteOffset, events.byteLength));
       for (let k = 0; k < stored.length; k++) positions[stored[k]!] = position + k;
+      const k = stored.length;
+      this.stored = { position, ids: ids.subarray(0, k), firsts: firsts.subarray(0, k), counts: counts.subarray(0, k), events };
     }
     return { firstRevisions, conflictNext, positions, created, seconds: 0 };
   }
 }
 
-/** The events of the batch's appends `stored`: a view of the batch when they are all of it, else a copy. */
-function eventsOf(batch: WriterBatch, stored: number[]): Buffer {
+/** The events of the batch's appends `stored`: the batch's own when they are all of it, else a copy. */
+function eventsOf(batch: WriterBatch, stored: number[]): Float64Array {
   const all = batch.events;
-  if (stored.length === batch.counts.length) return Buffer.from(all.buffer, all.byteOffset, all.byteLength);
+  if (stored.length === batch.counts.length) return all;
   const starts = new Int32Array(batch.counts.length + 1);
   for (let i = 0; i < batch.counts.length; i++) starts[i + 1] = starts[i]! + batch.counts[i]!;
   let total = 0;
@@ -129,5 +158,5 @@ function eventsOf(batch: WriterBatch, stored: number[]): Buffer {
     events.set(all.subarray(starts[i]! * EVENT_STRIDE, starts[i + 1]! * EVENT_STRIDE), offset);
     offset += batch.counts[i]! * EVENT_STRIDE;
   }
-  return Buffer.from(events.buffer);
+  return events;
 }

@@ -19,6 +19,7 @@
 import type Database from 'better-sqlite3';
 import { EVENT_STRIDE } from '../../domain/location.js';
 import { fromBlob, toBlob } from './blob.js';
+import type { StoredCommit } from './log-writer.js';
 
 /**
  * Most events in one row. A point read (an events page, a history lookup) decodes whole rows, so a
@@ -111,6 +112,11 @@ export class StreamMerger {
   private job: MergeJob | undefined;
   /** Commits this process made since its last merge started. */
   private commitsSince = 0;
+  /**
+   * This writer's latest commits, oldest first: a merge of exactly these reads them from here
+   * instead of back from SQLite. Bounded; any others are read from SQLite.
+   */
+  private recent: StoredCommit[] = [];
   /** Position of the next row, during a slice. */
   private nextPosition = 0;
   private readonly sliceTransaction: (job: MergeJob) => void;
@@ -131,6 +137,7 @@ export class StreamMerger {
       commitsAfter: db.prepare<[number, number], { position: number; directory: string; events: Buffer | null }>(
         'SELECT position, directory, events FROM commits WHERE position > ? ORDER BY position LIMIT ?',
       ),
+      positionsAfter: db.prepare<[number, number], number>('SELECT position FROM commits WHERE position > ? ORDER BY position LIMIT ?').pluck(),
       // Once merged, a commit's events are the rows' to read: its copy goes, its directory stays.
       dropEvents: db.prepare<[{ after: number; through: number }]>(
         'UPDATE commits SET events = NULL WHERE position > @after AND position <= @through AND events IS NOT NULL',
@@ -169,9 +176,11 @@ export class StreamMerger {
     }).immediate;
   }
 
-  /** This process committed a batch: a merge starts once `mergeCommits` have gathered. */
-  committed(): void {
+  /** This process committed `commit`: a merge starts once `mergeCommits` have gathered. */
+  committed(commit: StoredCommit): void {
     this.commitsSince++;
+    this.recent.push(commit);
+    if (this.recent.length > 4 * this.mergeCommits) this.recent.shift();
   }
 
   /** Writes one slice of the merge under way, or of a new one if enough commits have gathered. */
@@ -205,33 +214,36 @@ export class StreamMerger {
   /** A job over up to `commits` of the oldest unmerged commits, written in `slices` slices. */
   private startJob(commits: number, slices: number): MergeJob | undefined {
     this.commitsSince = 0;
-    const byStream = new Map<number, StreamParts>();
     const after = this.sql.mergedThrough.get()!;
-    let through = -1;
-    for (const commit of this.sql.commitsAfter.iterate(after, commits)) {
-      // Another process merged it (and dropped its events) since merged_through was read: start over.
-      if (commit.events === null) return undefined;
-      through = commit.position;
-      const directory = JSON.parse(commit.directory) as Array<[number, number, number]>;
-      const events = fromBlob(commit.events);
-      let at = 0;
-      for (let k = 0; k < directory.length; k++) {
-        const [id, first, count] = directory[k]!;
-        const part = events.subarray(at * EVENT_STRIDE, (at + count) * EVENT_STRIDE);
-        at += count;
-        const stream = byStream.get(id);
-        if (stream === undefined) {
-          byStream.set(id, { id, first, parts: [part], positions: [commit.position + k], events: count });
-        } else {
-          if (first !== stream.first + stream.events) throw new Error(`stream ${id}: commit ${commit.position} continues at revision ${first}, not ${stream.first + stream.events}`);
-          stream.parts.push(part);
-          stream.positions.push(commit.position + k);
-          stream.events += count;
+    while (this.recent.length > 0 && this.recent[0]!.position <= after) this.recent.shift();
+    const positions = this.sql.positionsAfter.all(after, commits);
+    if (positions.length === 0) return undefined;
+    const byStream = new Map<number, StreamParts>();
+    if (positions.every((position, i) => this.recent[i]?.position === position)) {
+      for (let c = 0; c < positions.length; c++) {
+        const { position, ids, firsts, counts, events } = this.recent[c]!;
+        let at = 0;
+        for (let k = 0; k < ids.length; k++) {
+          addPart(byStream, position, k, ids[k]!, firsts[k]!, events.subarray(at * EVENT_STRIDE, (at + counts[k]!) * EVENT_STRIDE));
+          at += counts[k]!;
+        }
+      }
+    } else {
+      for (const commit of this.sql.commitsAfter.iterate(after, commits)) {
+        // Another process merged it (and dropped its events) since merged_through was read: later.
+        if (commit.events === null) return undefined;
+        const directory = JSON.parse(commit.directory) as Array<[number, number, number]>;
+        const events = fromBlob(commit.events);
+        let at = 0;
+        for (let k = 0; k < directory.length; k++) {
+          const [id, first, count] = directory[k]!;
+          addPart(byStream, commit.position, k, id, first, events.subarray(at * EVENT_STRIDE, (at + count) * EVENT_STRIDE));
+          at += count;
         }
       }
     }
-    if (through < 0) return undefined;
     const streams = [...byStream.values()];
+    const through = positions[positions.length - 1]!;
     return { after, through, streams, done: 0, slice: Math.max(1, Math.ceil(streams.length / slices)) };
   }
 
@@ -336,6 +348,20 @@ export class StreamMerger {
     this.sql.groupTail.run({ stream: id });
     this.sql.markIndexed.run(id);
   }
+}
+
+/** Adds append `k` of the commit at `position` (`part`: its events) to its stream's parts. */
+function addPart(byStream: Map<number, StreamParts>, position: number, k: number, id: number, first: number, part: Float64Array): void {
+  const count = part.length / EVENT_STRIDE;
+  const stream = byStream.get(id);
+  if (stream === undefined) {
+    byStream.set(id, { id, first, parts: [part], positions: [position + k], events: count });
+    return;
+  }
+  if (first !== stream.first + stream.events) throw new Error(`stream ${id}: commit ${position} continues at revision ${first}, not ${stream.first + stream.events}`);
+  stream.parts.push(part);
+  stream.positions.push(position + k);
+  stream.events += count;
 }
 
 function concat(parts: Float64Array[], events: number): Float64Array {
