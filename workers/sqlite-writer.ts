@@ -35,6 +35,25 @@ const checkpointer = startWorker('sqlite-checkpointer', { workerData: { dataDir 
 checkpointer.unref();
 checkpointer.on('error', () => undefined); // the backstop above keeps the log bounded without it
 const checkpointerExited = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
+
+/**
+ * Merging only moves events the commits already hold durably: when it fails (another process holds
+ * the write lock too long, or a defect), the next step or the next start tries again, and reads
+ * meanwhile find the events in the commits. The main thread hears of it, at most every so often.
+ */
+let reportedAt = -Infinity;
+function tryTo(work: () => void): void {
+  try {
+    work();
+  } catch (error) {
+    const now = performance.now();
+    if (now - reportedAt < REPORT_EVERY_MS) return;
+    reportedAt = now;
+    const notice: WriterNotice = { kind: 'merge-failed', message: error instanceof Error ? error.message : String(error) };
+    port.postMessage(notice);
+  }
+}
+
 const merger = new StreamMerger(db, { indexEveryRows, mergeCommits });
 const writer = new LogWriter(db, (commit) => merger.committed(commit));
 // Commits left unmerged by a crash, or by other processes, and their streams' tails are taken in
@@ -82,21 +101,3 @@ port.on('message', (request: WriterRequest) => {
   checkpointer.postMessage('commit');
   idleMerge.refresh();
 });
-
-/**
- * Merging only moves events the commits already hold durably: when it fails (another process holds
- * the write lock too long, or a defect), the next step or the next start tries again, and reads
- * meanwhile find the events in the commits. The main thread hears of it, at most every so often.
- */
-let reportedAt = -Infinity;
-function tryTo(work: () => void): void {
-  try {
-    work();
-  } catch (error) {
-    const now = performance.now();
-    if (now - reportedAt < REPORT_EVERY_MS) return;
-    reportedAt = now;
-    const notice: WriterNotice = { kind: 'merge-failed', message: error instanceof Error ? error.message : String(error) };
-    port.postMessage(notice);
-  }
-}

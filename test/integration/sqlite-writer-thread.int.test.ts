@@ -155,12 +155,19 @@ describe('WriterThread', () => {
     await eventually(async () => failures.length > 0, 10_000, 'the failed merge to be told');
     expect(failures[0]!.message).toMatch(/rows end at revision 2, the commits to merge start at 3/);
     expect((await log.append('a', event(4), 3n)).nextExpectedRevision).toBe(4n);
+    await log.close(); // its last merge fails the same way (told once: the first was just now)
+    // A new writer thread finds the same at its start: told, and its appends go on.
+    const startFailures: Error[] = [];
+    const again = new SqliteEventLog({ dataDir, pollIntervalMs: 0, mergeWhenIdle: false, onBackgroundError: (e) => startFailures.push(e) });
+    expect((await again.append('a', event(5), 4n)).nextExpectedRevision).toBe(5n);
+    await eventually(async () => startFailures.length > 0, 10_000, 'the failed merge at start to be told');
+    expect(startFailures[0]!.message).toMatch(/rows end at revision 2/);
     mergedThrough('2');
-    await log.close();
+    await again.close();
     const reopened = new SqliteEventLog({ dataDir, pollIntervalMs: 0, readonly: true });
     cleanups.push(() => reopened.close());
-    expect(Array.from((await reopened.readStream('a', 0n, 10))!.events)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
-    expect(db.prepare('SELECT merged_rev FROM heads').pluck().get()).toBe(5);
+    expect(Array.from((await reopened.readStream('a', 0n, 10))!.events)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5]);
+    expect(db.prepare('SELECT merged_rev FROM heads').pluck().get()).toBe(6);
     expect(failures).toHaveLength(1);
   });
 
