@@ -7,12 +7,12 @@
 // commit cheap whatever the size of the fleet: a commit of a thousand robots writes one row, not a
 // thousand (BENCHMARKS.md, "The log as commits").
 //
-// `chunks` holds each stream's events in rows of its own, for reading a stream: (position, stream_id,
-// first_rev, count, events, prev, log_position), `prev` linking a row to the stream's previous one. They are made
-// from the commits later (stream-merger.ts), several commits' worth of a stream per row, so a live
-// robot's history is stored in rows of tens of events rather than one row per commit; a row's
-// `position` only names it (rows written before format 4 — at or below the meta key `legacy_end` —
-// were the log itself, and their positions are log positions). Every commit at or below the meta
+// `chunks` holds each stream's events in rows of its own, for reading a stream: (position,
+// stream_id, first_rev, count, events, prev, log_position), `prev` linking a row to the stream's
+// previous one. They are made from the commits later (stream-merger.ts), several commits' worth of
+// a stream per row, so a live robot's history is stored in rows of tens of events rather than one
+// row per commit; a row's `position` only names it (rows written before format 4 — at or below the
+// meta key `legacy_end` — were the log itself, and their positions are log positions). Every commit at or below the meta
 // key `merged_through` is in the stream rows, and its copy of the events is dropped (its directory
 // stays: reading the log in order from there reads the streams' rows); a stream's newer events are
 // read from the commits.

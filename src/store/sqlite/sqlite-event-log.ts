@@ -60,7 +60,7 @@ export interface SqliteEventLogOptions {
   readonly mergeCommits?: number;
   /** Whether the writer merges what is left once appends pause (default true; tests turn it off). */
   readonly mergeWhenIdle?: boolean;
-  /** Told when merging commits into the streams' rows fails (it is tried again; reads stay right). */
+  /** Told when merging commits into the streams' rows fails (it is tried again; reads find the events in the commits). */
   readonly onBackgroundError?: (error: Error) => void;
 }
 
@@ -110,12 +110,8 @@ export class SqliteEventLog implements EventLog {
       },
       options.pollIntervalMs ?? 100,
     );
-    this.writer = readonly ? undefined : new WriterThread({
-          dataDir: options.dataDir,
-          indexEveryRows: options.indexEveryRows,
-          mergeCommits: options.mergeCommits,
-          mergeWhenIdle: options.mergeWhenIdle,
-        }, options.onBackgroundError);
+    const start = { dataDir: options.dataDir, indexEveryRows: options.indexEveryRows, mergeCommits: options.mergeCommits, mergeWhenIdle: options.mergeWhenIdle };
+    this.writer = readonly ? undefined : new WriterThread(start, options.onBackgroundError);
   }
 
   get available(): boolean {
