@@ -33,7 +33,7 @@ import {
   type Subscription,
   type SubscriptionHandler,
 } from '../event-log.js';
-import { fromBlob } from './blob.js';
+import { concatEvents, fromBlob } from './blob.js';
 import type { WriterBatch, WriterOutcome } from './log-writer.js';
 import { openLogDatabase } from './schema.js';
 import { prepareStatements, type ChunkRow, type HeadRow, type Statements, type TailRow } from './statements.js';
@@ -349,7 +349,7 @@ export class SqliteEventLog implements EventLog {
       }
     }
     if (from + total !== end) throw new Error(`stream ${stream}: read revisions ${from} to ${from + total}, expected to ${end}`);
-    return { position: BigInt(position), stream, firstRevision: BigInt(from), events: concat(parts, total) };
+    return { position: BigInt(position), stream, firstRevision: BigInt(from), events: concatEvents(parts, total) };
   }
 
   /** The stream's unindexed rows that hold revision `from` or later, oldest first. */
@@ -551,15 +551,4 @@ export class SqliteEventLog implements EventLog {
     this.ids.set(name, id);
     this.names.set(id, name);
   }
-}
-
-function concat(parts: Float64Array[], eventTotal: number): Float64Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Float64Array(eventTotal * EVENT_STRIDE);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -18,7 +18,7 @@
 
 import type Database from 'better-sqlite3';
 import { EVENT_STRIDE } from '../../domain/location.js';
-import { fromBlob, toBlob } from './blob.js';
+import { concatEvents, fromBlob, toBlob } from './blob.js';
 import type { StoredCommit } from './log-writer.js';
 
 /**
@@ -284,7 +284,7 @@ export class StreamMerger {
     const skip = head.merged_rev - stream.first;
     if (skip < 0) throw new Error(`stream ${stream.id}: its rows end at revision ${head.merged_rev}, the commits to merge start at ${stream.first}`);
     if (skip >= stream.events) return;
-    const events = concat(stream.parts, stream.events).subarray(skip * EVENT_STRIDE);
+    const events = concatEvents(stream.parts, stream.events).subarray(skip * EVENT_STRIDE);
     const count = stream.events - skip;
     let prev = head.last_position;
     let run: Run | undefined;
@@ -362,15 +362,4 @@ function addPart(byStream: Map<number, StreamParts>, position: number, k: number
   stream.parts.push(part);
   stream.positions.push(position + k);
   stream.events += count;
-}
-
-function concat(parts: Float64Array[], events: number): Float64Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Float64Array(events * EVENT_STRIDE);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
