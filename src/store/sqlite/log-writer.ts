@@ -56,6 +56,8 @@ export interface WriterOutcome {
 export class LogWriter {
   private readonly sql;
   private readonly commitTransaction: (batch: WriterBatch) => WriterOutcome;
+  /** The row the transaction in progress wrote, if any. */
+  private stored: StoredCommit | undefined;
 
   /** @param onCommitted told of each commit row once its transaction has committed. */
   constructor(
@@ -84,14 +86,11 @@ export class LogWriter {
     return { ...outcome, seconds: (performance.now() - started) / 1000 };
   }
 
-  /** The row the transaction in progress wrote, if any. */
-  private stored: StoredCommit | undefined;
-
   private commitInTransaction(batch: WriterBatch): WriterOutcome {
     const n = batch.counts.length;
     let total = 0;
     for (let i = 0; i < n; i++) total += batch.counts[i]!;
-    // The commit row's events follow from the counts: a batch whose do not add up is refused whole.
+    // The commit row's events follow from the counts: a batch whose counts do not add up is refused whole.
     if (total * EVENT_STRIDE !== batch.events.length) throw new RangeError(`a batch of ${total} events carries ${batch.events.length / EVENT_STRIDE}`);
     const firstRevisions = new Float64Array(n).fill(-1);
     const conflictNext = new Float64Array(n);
