@@ -130,7 +130,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 async function openLogSaying(spec: LogSpec, logger: Logger): Promise<EventLog> {
   try {
     return await openLog(spec, {
-      onBackgroundError: (error) => logger.warn({ err: error }, 'merging the log\'s commits into its streams\' rows failed; it is tried again, and reads find the events in the commits meanwhile'),
+      onBackgroundError: (error) => logger.warn({ err: error }, 'the event log\'s background work failed; it tries again'),
     });
   } catch (error) {
     if (spec.kind !== 'sqlite' || !(error instanceof Error)) throw error;

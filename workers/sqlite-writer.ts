@@ -63,12 +63,13 @@ tryTo(() => {
   merger.mergeAll();
   merger.indexAllTails();
 });
-const idleMerge = setTimeout(() => {
-  if (mergeWhenIdle === false) return;
-  tryTo(() => merger.mergeAll());
-  checkpointer.postMessage('commit');
-}, IDLE_MERGE_MS);
-idleMerge.unref();
+const idleMerge =
+  mergeWhenIdle === false
+    ? undefined
+    : setTimeout(() => {
+        tryTo(() => merger.mergeAll());
+        checkpointer.postMessage('commit');
+      }, IDLE_MERGE_MS).unref();
 
 port.on('message', (request: WriterRequest) => {
   if (request.kind === 'close') {
@@ -99,5 +100,5 @@ port.on('message', (request: WriterRequest) => {
   // While the event loop takes the outcome in and gathers the next batch.
   tryTo(() => merger.step());
   checkpointer.postMessage('commit');
-  idleMerge.refresh();
+  idleMerge?.refresh();
 });

@@ -56,9 +56,9 @@ export class RobotActor implements DecisionHead {
   conflicts = 0;
 
   /** The mailbox: events [start, end) of `events`, the first `taken` of them in a batch being appended. */
-  private events = new Float64Array(INITIAL_CAPACITY * EVENT_STRIDE);
-  private sinks: Array<ReplySink | undefined> = new Array<ReplySink | undefined>(INITIAL_CAPACITY).fill(undefined);
-  private slots = new Int32Array(INITIAL_CAPACITY);
+  private events!: Float64Array;
+  private sinks!: Array<ReplySink | undefined>;
+  private slots!: Int32Array;
   private start = 0;
   private end = 0;
   private taken = 0;
@@ -66,7 +66,9 @@ export class RobotActor implements DecisionHead {
   constructor(
     readonly robot: string,
     private readonly maxMailbox: number,
-  ) {}
+  ) {
+    this.emptyMailbox();
+  }
 
   /** Events waiting, not counting a batch being appended. */
   get waiting(): number {
@@ -133,12 +135,15 @@ export class RobotActor implements DecisionHead {
     this.conflicts = 0;
     if (this.start !== this.end) return;
     this.start = this.end = 0;
-    if (this.slots.length > SHRINK_ABOVE) {
-      // Every event is answered: nothing to carry over.
-      this.events = new Float64Array(INITIAL_CAPACITY * EVENT_STRIDE);
-      this.sinks = new Array<ReplySink | undefined>(INITIAL_CAPACITY).fill(undefined);
-      this.slots = new Int32Array(INITIAL_CAPACITY);
-    }
+    // Every event is answered: nothing to carry over.
+    if (this.slots.length > SHRINK_ABOVE) this.emptyMailbox();
+  }
+
+  /** A mailbox of INITIAL_CAPACITY slots, none used. */
+  private emptyMailbox(): void {
+    this.events = new Float64Array(INITIAL_CAPACITY * EVENT_STRIDE);
+    this.sinks = new Array<ReplySink | undefined>(INITIAL_CAPACITY).fill(undefined);
+    this.slots = new Int32Array(INITIAL_CAPACITY);
   }
 
   /** The mailbox is full at its end: moves the events to its front, or doubles it. */

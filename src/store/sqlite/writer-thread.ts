@@ -79,7 +79,7 @@ export class WriterThread {
     worker.unref();
     worker.on('message', (reply: WriterReply | WriterNotice) => {
       if (reply.kind === 'merge-failed') {
-        this.onMergeFailure(new Error(reply.message));
+        this.onMergeFailure(new Error(`merging the log's commits into its streams' rows failed (it is tried again; reads find the events in the commits meanwhile): ${reply.message}`));
         return;
       }
       const waiting = this.waiting.shift();
