@@ -1,9 +1,10 @@
 // Group-commit cost of the embedded log beside the layouts it replaced, measured in the same run:
 // R robots, K appends of one event per commit (what a live fleet of one-event frames writes).
 //
-//   - `log`: SqliteEventLog itself (format 4: one row per commit, the streams' rows merged from
-//     the commits later on the writer thread, between commits), through its public append();
-//   - `rows per commit (format 3)`: the layout format 4 replaced, a row per stream per commit keyed
+//   - `log`: SqliteEventLog itself (format 5: one row per commit, each append checked against heads
+//     the writer keeps in memory, the streams' rows merged from the commits later on the writer
+//     thread, between commits), through its public append();
+//   - `rows per commit (format 3)`: the layout formats 4 and 5 replaced, a row per stream per commit keyed
 //     by position, each moving its stream's head by trigger (the check of its expected revision),
 //     inserted with plain prepared statements in one transaction — without the adapter, the
 //     thread or the per-stream index, so the comparison flatters it;
@@ -80,7 +81,7 @@ const current = await withDir(async (dataDir) => {
   const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0 });
   const heads: ExpectedRevision[] = new Array(robots).fill('no_stream');
   try {
-    return await measure('log (format 4)', async (round) => {
+    return await measure('log (format 5)', async (round) => {
       const appends: Array<Promise<unknown>> = [];
       for (let j = 0; j < perCommit; j++) {
         const r = robotOf(round, j);

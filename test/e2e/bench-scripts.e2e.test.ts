@@ -84,7 +84,7 @@ it('runs the ingest benchmark against the service and its three peers', async ()
 it('runs the log layout benchmark: the log beside the layouts it replaced', async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/log-layouts.ts', '--robots', '5', '--per-commit', '5', '--seconds', '0.2']);
   const report = JSON.parse(stdout);
-  expect(report.results.map((r: { layout: string }) => r.layout)).toEqual(['log (format 4)', 'rows per commit (format 3)', 'per-stream key (format 1)']);
+  expect(report.results.map((r: { layout: string }) => r.layout)).toEqual(['log (format 5)', 'rows per commit (format 3)', 'per-stream key (format 1)']);
   for (const r of report.results) {
     expect(r.events_per_s).toBeGreaterThan(0);
     expect(r.commit_p99_ms).toBeGreaterThanOrEqual(r.commit_p50_ms);

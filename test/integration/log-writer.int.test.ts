@@ -45,7 +45,8 @@ function commitsIn(db: Database.Database): string[] {
 
 describe('LogWriter', () => {
   it('writes a batch as one commit row, each append checked against the head the appends before it left', () => {
-    const db = tempLog()();
+    const open = tempLog();
+    const db = open();
     const writer = new LogWriter(db);
     writer.commit(batch([{ name: 'a', expected: EXPECT_NO_STREAM, count: 2 }, { name: 'b', expected: EXPECT_NO_STREAM, count: 1 }]));
     const outcome = writer.commit(batch([
@@ -63,7 +64,44 @@ describe('LogWriter', () => {
     const blob = db.prepare<[], Buffer>('SELECT events FROM commits WHERE position = 3').pluck().get()!;
     const stored = new Float64Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
     expect(Array.from(stored).filter((_, i) => i % 3 === 0)).toEqual([0, 1, 2, 3, 4]);
-    expect(db.prepare('SELECT next_rev FROM heads ORDER BY stream_id').pluck().all()).toEqual([5, 3]);
+    // Another writer finds the heads from the commits: a at 5, b at 3.
+    const other = new LogWriter(open());
+    const next = other.commit(batch([{ id: 1, expected: 4, count: 1 }, { id: 2, expected: 2, count: 1 }, { id: 2, expected: 1, count: 1 }]));
+    expect(Array.from(next.firstRevisions)).toEqual([5, 3, -1]);
+    expect(Array.from(next.conflictNext)).toEqual([0, 0, 4]);
+  });
+
+  it('finds the heads from the rows and the commits after them, however far the merge got', () => {
+    const open = tempLog();
+    const db = open();
+    const writer = new LogWriter(db);
+    const merger = new StreamMerger(db, { mergeCommits: 1, indexEveryRows: 2 });
+    writer.commit(batch([{ name: 'a', expected: EXPECT_NO_STREAM, count: 2 }, { name: 'b', expected: EXPECT_NO_STREAM, count: 1 }]));
+    writer.commit(batch([{ id: 1, expected: 1, count: 3 }]));
+    merger.mergeAll();
+    writer.commit(batch([{ id: 2, expected: 0, count: 2 }]));
+    // Rows hold a to 5 and b to 1; commit 4, not merged, holds b's 1-2.
+    const appendOne = (to: LogWriter, a: number, b: number) =>
+      Array.from(to.commit(batch([{ id: 1, expected: a, count: 1 }, { id: 2, expected: b, count: 1 }])).firstRevisions);
+    expect(appendOne(new LogWriter(open()), 4, 2)).toEqual([5, 3]);
+    // Everything merged, then the merge's marker put back to commit 3, as if a merge had put commits
+    // 4 and 6 in rows and not yet moved it: their appends count once, not on top of the rows.
+    merger.mergeAll();
+    db.prepare("UPDATE meta SET value = '3' WHERE key = 'merged_through'").run();
+    expect(appendOne(new LogWriter(open()), 5, 3)).toEqual([6, 4]);
+  });
+
+  it('takes its heads back from the store after a commit that was rolled back', () => {
+    const db = tempLog()();
+    const writer = new LogWriter(db);
+    writer.commit(batch([{ name: 'a', expected: EXPECT_NO_STREAM, count: 2 }]));
+    db.exec("CREATE TRIGGER refuse BEFORE INSERT ON commits BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    expect(() => writer.commit(batch([{ id: 1, expected: 1, count: 3 }]))).toThrow(/disk full/);
+    db.exec('DROP TRIGGER refuse');
+    // a is still at revision 2: the same append commits, and one expecting the rolled-back revision fails.
+    const outcome = writer.commit(batch([{ id: 1, expected: 1, count: 3 }, { id: 1, expected: 1, count: 1 }]));
+    expect(Array.from(outcome.firstRevisions)).toEqual([2, -1]);
+    expect(Array.from(outcome.conflictNext)).toEqual([0, 5]);
   });
 
   it('takes out only the appends another writer got ahead of, and commits the rest', () => {

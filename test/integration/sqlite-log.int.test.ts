@@ -179,7 +179,7 @@ describe('SqliteEventLog specifics', () => {
     expect((await reopened.readAll(whole[27]!.position, 10)).map((chunk) => chunk.stream)).toEqual(['b']);
   });
 
-  it('refuses any stream row that does not continue the stream\'s rows with committed events, whoever inserts it', async () => {
+  it('refuses any stream row that does not continue the stream\'s rows, whoever inserts it', async () => {
     const log = open({ mergeCommits: Number.MAX_SAFE_INTEGER, mergeWhenIdle: false });
     await log.append('robot-a', series(1, 2), 'no_stream'); // commit 1: revisions 0-1 of stream 1, not in rows yet
     const db = new Database(join(dataDir, LOG_FILE_NAME));
@@ -188,7 +188,6 @@ describe('SqliteEventLog specifics', () => {
     const one = Buffer.from(series(1, 1).buffer);
     const two = Buffer.from(series(1, 2).buffer);
     expect(() => insert.run(1, 1, 1, one, null)).toThrow(/revision conflict/); // leaves a gap
-    expect(() => insert.run(1, 0, 3, Buffer.from(series(1, 3).buffer), null)).toThrow(/revision conflict/); // holds an uncommitted revision
     expect(() => insert.run(1, 0, 2, two, 7)).toThrow(/revision conflict/); // links to a row the stream does not end at
     expect(() => db.prepare('INSERT INTO chunks (stream_id, first_rev, count, events, prev) VALUES (1, 0, 2, ?, NULL)').run(two)).toThrow(/needs its position/);
     expect(db.prepare('SELECT merged_rev, last_position FROM heads WHERE stream_id = 1').get()).toEqual({ merged_rev: 0, last_position: null });
@@ -534,7 +533,75 @@ describe('SqliteEventLog index and chain', () => {
       WHEN NOT EXISTS (SELECT 1 FROM heads WHERE stream_id = NEW.stream_id AND next_rev = NEW.first_rev AND last_position IS NEW.prev)
       BEGIN SELECT RAISE(ABORT, 'revision conflict'); END;
     CREATE TRIGGER chunks_advance_head AFTER INSERT ON chunks
-      BEGIN UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position WHERE stream_id = NEW.stream_id; END;`;
+      BEGIN UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position WHERE stream_id = NEW.stream_id; END;
+    CREATE TRIGGER streams_head AFTER INSERT ON streams
+      BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev) VALUES (NEW.id, 0, NULL, 0); END;`;
+
+  // Format 3's layout: the rows were the log, each stream's head (next_rev) moved on by the row's trigger.
+  const FORMAT_3 = `
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+    CREATE TABLE chunks (
+      position INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL REFERENCES streams(id),
+      first_rev INTEGER NOT NULL CHECK (first_rev >= 0), count INTEGER NOT NULL CHECK (count > 0),
+      events BLOB NOT NULL CHECK (length(events) = count * 24), prev INTEGER) STRICT;
+    CREATE TABLE heads (
+      stream_id INTEGER PRIMARY KEY REFERENCES streams(id), next_rev INTEGER NOT NULL,
+      last_position INTEGER, indexed_rev INTEGER NOT NULL) STRICT;
+    CREATE TABLE chunk_groups (
+      stream_id INTEGER NOT NULL, first_rev INTEGER NOT NULL,
+      positions TEXT NOT NULL CHECK (json_array_length(positions) > 0), PRIMARY KEY (stream_id, first_rev)) STRICT, WITHOUT ROWID;
+    CREATE TRIGGER chunks_extend_head BEFORE INSERT ON chunks BEGIN
+      SELECT RAISE(ABORT, 'a row needs its position') WHERE NEW.position < 1;
+      UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position
+       WHERE stream_id = NEW.stream_id AND next_rev = NEW.first_rev AND last_position IS NEW.prev;
+      SELECT RAISE(ABORT, 'revision conflict') WHERE changes() = 0;
+    END;
+    CREATE TRIGGER streams_head AFTER INSERT ON streams
+      BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev) VALUES (NEW.id, 0, NULL, 0); END;
+    INSERT INTO meta VALUES ('format', '3'), ('log_id', 'format-three-log');`;
+
+  // Format 4's layout: commits, rows merged from them, and each stream's next revision in heads.
+  const FORMAT_4 = `
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+    CREATE TABLE commits (
+      position INTEGER PRIMARY KEY, appends INTEGER NOT NULL CHECK (appends > 0), directory TEXT NOT NULL, events BLOB) STRICT;
+    CREATE TABLE chunks (
+      position INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL REFERENCES streams(id),
+      first_rev INTEGER NOT NULL CHECK (first_rev >= 0), count INTEGER NOT NULL CHECK (count > 0),
+      events BLOB NOT NULL CHECK (length(events) = count * 24), prev INTEGER, log_position INTEGER) STRICT;
+    CREATE TABLE heads (
+      stream_id INTEGER PRIMARY KEY REFERENCES streams(id), next_rev INTEGER NOT NULL, last_position INTEGER,
+      indexed_rev INTEGER NOT NULL, merged_rev INTEGER NOT NULL DEFAULT 0) STRICT;
+    CREATE TABLE chunk_groups (
+      stream_id INTEGER NOT NULL, first_rev INTEGER NOT NULL,
+      positions TEXT NOT NULL CHECK (json_array_length(positions) > 0), PRIMARY KEY (stream_id, first_rev)) STRICT, WITHOUT ROWID;
+    CREATE TRIGGER chunks_extend_head BEFORE INSERT ON chunks BEGIN
+      SELECT RAISE(ABORT, 'a row needs its position') WHERE NEW.position < 1;
+      UPDATE heads SET merged_rev = NEW.first_rev + NEW.count, last_position = NEW.position
+       WHERE stream_id = NEW.stream_id AND merged_rev = NEW.first_rev AND last_position IS NEW.prev
+         AND next_rev >= NEW.first_rev + NEW.count;
+      SELECT RAISE(ABORT, 'revision conflict') WHERE changes() = 0;
+    END;
+    CREATE TRIGGER streams_head AFTER INSERT ON streams
+      BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev, merged_rev) VALUES (NEW.id, 0, NULL, 0, 0); END;
+    INSERT INTO meta VALUES ('format', '4'), ('log_id', 'format-four-log'), ('legacy_end', '0'), ('merged_through', '1');`;
+
+  const bytes = (...events: number[]) => Buffer.from(Float64Array.from(events).buffer);
+
+  /** The log file's columns of `heads`, and its stored format. */
+  function layoutOf(): { heads: string[]; format: string } {
+    const view = new Database(join(dataDir, LOG_FILE_NAME), { readonly: true });
+    try {
+      return {
+        heads: view.prepare<[], string>("SELECT name FROM pragma_table_info('heads') ORDER BY cid").pluck().all(),
+        format: view.prepare<[], string>("SELECT value FROM meta WHERE key = 'format'").pluck().get()!,
+      };
+    } finally {
+      view.close();
+    }
+  }
 
   let dataDir: string;
   beforeEach(() => {
@@ -604,7 +671,8 @@ describe('SqliteEventLog index and chain', () => {
       await expectReadsMatch(reopened, expected, random);
       const db = new Database(join(dataDir, LOG_FILE_NAME), { readonly: true });
       // A clean close leaves every row indexed, once, in groups of several rows.
-      expect(db.prepare('SELECT count(*) FROM heads WHERE indexed_rev < next_rev').pluck().get()).toBe(0);
+      expect(db.prepare('SELECT count(*) FROM heads WHERE indexed_rev < merged_rev').pluck().get()).toBe(0);
+      expect(db.prepare('SELECT count(*) FROM commits WHERE events IS NOT NULL').pluck().get()).toBe(0);
       const grouped = db.prepare('SELECT count(*), count(DISTINCT j.value), max(json_array_length(g.positions)) FROM chunk_groups g, json_each(g.positions) j').raw().get();
       const rows = db.prepare('SELECT count(*) FROM chunks').pluck().get();
       expect(grouped).toEqual([rows, rows, expect.any(Number)]);
@@ -620,7 +688,6 @@ describe('SqliteEventLog index and chain', () => {
     db.exec(FORMAT_1);
     db.exec("INSERT INTO streams (id, name) VALUES (1, 'Bender'), (2, 'Calculon'), (3, 'Nobody')");
     const insert = db.prepare('INSERT INTO chunks (stream_id, first_rev, count, events) VALUES (?, ?, ?, ?)');
-    const bytes = (...events: number[]) => Buffer.from(Float64Array.from(events).buffer);
     insert.run(1, 0, 2, bytes(0, 0, 1, 3, 4, 2));
     insert.run(2, 0, 1, bytes(1, 1, 1));
     insert.run(1, 2, 1, bytes(3, 0, 3));
@@ -648,7 +715,6 @@ describe('SqliteEventLog index and chain', () => {
     db.exec(FORMAT_2);
     db.exec("INSERT INTO streams (id, name) VALUES (1, 'Bender'), (2, 'Calculon'), (3, 'Nobody')");
     const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?, ?)');
-    const bytes = (...events: number[]) => Buffer.from(Float64Array.from(events).buffer);
     insert.run(1, 1, 0, 2, bytes(0, 0, 1, 3, 4, 2), null);
     insert.run(2, 2, 0, 1, bytes(1, 1, 1), null);
     insert.run(3, 1, 2, 1, bytes(3, 0, 3), 1);
@@ -684,6 +750,83 @@ describe('SqliteEventLog index and chain', () => {
     }
     // The writer grouped the old tail as it started, and its own row as it closed.
     expect(groupsIn()).toEqual(['1@0:[1]', '1@2:[3]', '1@3:[4]', '1@5:[5]', '2@0:[2]']);
+  });
+
+  it('migrates a format-3 log: heads lose next_rev, which the rows give; positions, groups and checks stay', async () => {
+    const db = new Database(join(dataDir, LOG_FILE_NAME));
+    db.exec(FORMAT_3);
+    db.exec("INSERT INTO streams (id, name) VALUES (1, 'Bender'), (2, 'Calculon'), (3, 'Nobody')");
+    const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?, ?)');
+    insert.run(1, 1, 0, 2, bytes(0, 0, 1, 3, 4, 2), null);
+    insert.run(2, 2, 0, 1, bytes(1, 1, 1), null);
+    insert.run(3, 1, 2, 1, bytes(3, 0, 3), 1);
+    insert.run(4, 1, 3, 2, bytes(5, 5, 5, 6, 6, 6), 3);
+    // Bender's rows 1 and 3 are a group, row 4 its tail.
+    db.exec("INSERT INTO chunk_groups VALUES (1, 0, '[1,3]'); UPDATE heads SET indexed_rev = 3 WHERE stream_id = 1");
+    db.close();
+
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0 });
+    try {
+      expect(layoutOf()).toEqual({ heads: ['stream_id', 'last_position', 'indexed_rev', 'merged_rev'], format: '5' });
+      expect(await log.identity()).toBe('sqlite:format-three-log');
+      expect(values((await log.readStream('Bender', 0n, 10))!.events)).toEqual([0, 0, 1, 3, 4, 2, 3, 0, 3, 5, 5, 5, 6, 6, 6]);
+      expect(flattenPositions(await log.readAll(LOG_START, 10))).toEqual(['1 Bender@0', '2 Calculon@0', '3 Bender@2', '4 Bender@3']);
+      expect(await log.head('Bender')).toEqual({ revision: 4n, x: 6, y: 6, timestamp: 6 });
+      expect(await log.head('Nobody')).toBeNull();
+      await expect(log.append('Bender', block([9, 9, 9]), 3n)).rejects.toSatisfy((e: unknown) => hasCode(e, 'REVISION_CONFLICT'));
+      await log.append('Bender', block([7, 7, 7]), 4n);
+      await log.append('Nobody', block([8, 8, 8]), 'no_stream');
+      await log.append('Zoidberg', block([9, 9, 9]), 'no_stream');
+      expect(flattenPositions(await log.readAll(4n, 10))).toEqual(['5 Bender@5', '6 Nobody@0', '7 Zoidberg@0']);
+      expect(values((await log.readStream('Bender', 4n, 10))!.events)).toEqual([6, 6, 6, 7, 7, 7]);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('migrates a format-4 log: heads lose next_rev, which the rows and the unmerged commits give', async () => {
+    const db = new Database(join(dataDir, LOG_FILE_NAME));
+    db.exec(FORMAT_4);
+    db.exec("INSERT INTO streams (id, name) VALUES (1, 'Bender'), (2, 'Calculon'), (3, 'Nobody')");
+    db.exec('UPDATE heads SET next_rev = 5 WHERE stream_id = 1; UPDATE heads SET next_rev = 2 WHERE stream_id = 2');
+    // Commit 1 (Bender 0-1, Calculon 0) is merged into rows and its events dropped; commits 3 and 4 are not merged.
+    const commit = db.prepare('INSERT INTO commits (position, appends, directory, events) VALUES (?, ?, ?, ?)');
+    commit.run(1, 2, '[[1,0,2],[2,0,1]]', null);
+    commit.run(3, 1, '[[1,2,1]]', bytes(3, 0, 3));
+    commit.run(4, 2, '[[1,3,2],[2,1,1]]', bytes(5, 5, 5, 6, 6, 6, 2, 2, 2));
+    const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev, log_position) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    insert.run(1, 1, 0, 2, bytes(0, 0, 1, 3, 4, 2), null, 1);
+    insert.run(2, 2, 0, 1, bytes(1, 1, 1), null, 2);
+    db.close();
+
+    const log = new SqliteEventLog({ dataDir, pollIntervalMs: 0 });
+    try {
+      expect(layoutOf()).toEqual({ heads: ['stream_id', 'last_position', 'indexed_rev', 'merged_rev'], format: '5' });
+      expect(await log.identity()).toBe('sqlite:format-four-log');
+      expect(values((await log.readStream('Bender', 0n, 10))!.events)).toEqual([0, 0, 1, 3, 4, 2, 3, 0, 3, 5, 5, 5, 6, 6, 6]);
+      expect(values((await log.readStream('Calculon', 0n, 10))!.events)).toEqual([1, 1, 1, 2, 2, 2]);
+      expect(flattenPositions(await log.readAll(LOG_START, 10))).toEqual(['1 Bender@0', '2 Calculon@0', '3 Bender@2', '4 Bender@3', '5 Calculon@1']);
+      expect(await log.head('Bender')).toEqual({ revision: 4n, x: 6, y: 6, timestamp: 6 });
+      expect(await log.head('Calculon')).toEqual({ revision: 1n, x: 2, y: 2, timestamp: 2 });
+      expect(await log.head('Nobody')).toBeNull();
+      await expect(log.append('Calculon', block([9, 9, 9]), 0n)).rejects.toSatisfy((e: unknown) => hasCode(e, 'REVISION_CONFLICT'));
+      await log.append('Calculon', block([7, 7, 7]), 1n);
+      await log.append('Nobody', block([8, 8, 8]), 'no_stream');
+      expect(flattenPositions(await log.readAll(5n, 10))).toEqual(['6 Calculon@2', '7 Nobody@0']);
+    } finally {
+      await log.close();
+    }
+    // Closing merged every commit into the rows, the old ones with the new.
+    const reopened = new SqliteEventLog({ dataDir, pollIntervalMs: 0, readonly: true });
+    try {
+      expect(values((await reopened.readStream('Calculon', 0n, 10))!.events)).toEqual([1, 1, 1, 2, 2, 2, 7, 7, 7]);
+      const view = new Database(join(dataDir, LOG_FILE_NAME), { readonly: true });
+      expect(view.prepare('SELECT stream_id || \':\' || merged_rev FROM heads ORDER BY stream_id').pluck().all()).toEqual(['1:5', '2:3', '3:1']);
+      expect(view.prepare('SELECT count(*) FROM commits WHERE events IS NOT NULL').pluck().get()).toBe(0);
+      view.close();
+    } finally {
+      await reopened.close();
+    }
   });
 });
 

@@ -73,7 +73,7 @@ describe('WriterThread', () => {
     const db = openLogDatabase(dataDir, { readonly: true });
     cleanups.push(() => db.close());
     const groupsOf = db.prepare<[number], string>("SELECT first_rev || ':' || positions FROM chunk_groups WHERE stream_id = ? ORDER BY first_rev").pluck();
-    const tails = db.prepare<[], number>('SELECT sum(next_rev - indexed_rev) FROM heads').pluck();
+    const tails = db.prepare<[], number>('SELECT sum(merged_rev - indexed_rev) FROM heads').pluck();
     // 18 streams, created in this order: ids 1-18.
     const streams = Array.from({ length: 18 }, (_, i) => `s${i + 1}`);
     for (let t = 0; t < 5; t++) {
@@ -109,7 +109,7 @@ describe('WriterThread', () => {
       await merged(db);
     }
     expect(groups.all()).toEqual(['0:[1,2]', '80:[3]', '180:[4,5]', '1205:[6]']);
-    expect(db.prepare('SELECT next_rev - indexed_rev FROM heads').pluck().get()).toBe(52);
+    expect(db.prepare('SELECT merged_rev - indexed_rev FROM heads').pluck().get()).toBe(52);
     const stored = await log.readStream('big', 1200n, 10);
     expect(Array.from(stored!.events)).toEqual(Array.from({ length: 30 }, () => 2100));
   });

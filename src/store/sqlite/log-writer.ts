@@ -4,11 +4,15 @@
 // next frames overlap with the commit; the same thread later copies the commits into each stream's
 // rows (stream-merger.ts), off the path of the appends waiting for their commit.
 //
-// Each append's expected revision is checked inside the transaction, as the append is taken: its
-// stream's head moves on only from where the append says it is (one conditional update), so a
-// concurrent writer — another process on the same data dir — can never interleave, and a mismatch
-// fails only that append. Taken appends go into the commit row in batch order; a stream appended
-// twice in one batch appears twice, the second after the first.
+// Each append's expected revision is checked inside the transaction, as the append is taken,
+// against its stream's next revision, which the writer keeps in memory: the store holds no per-append
+// head to update (schema.ts). The transaction first reads where the log ends; if it ends anywhere but
+// after this writer's last commit, another writer — another process on the same data dir — has
+// committed since, and the writer derives every stream's next revision again from the rows and the
+// commits before taking any append. Under the transaction's write lock nobody can commit in between,
+// so two writers can never interleave, and a mismatch fails only that append. Taken appends go into
+// the commit row in batch order; a stream appended twice in one batch appears twice, the second
+// after the first.
 
 import type Database from 'better-sqlite3';
 import { EVENT_STRIDE } from '../../domain/location.js';
@@ -53,11 +57,18 @@ export interface WriterOutcome {
   readonly seconds: number;
 }
 
+/** `LogWriter.end` when the writer's heads are not known to match the store. */
+const UNKNOWN = -1;
+
 export class LogWriter {
   private readonly sql;
   private readonly commitTransaction: (batch: WriterBatch) => WriterOutcome;
   /** The row the transaction in progress wrote, if any. */
   private stored: StoredCommit | undefined;
+  /** Next revision of each stream, by id, as of the log ending at `end`. */
+  private nextRevs: number[] = [];
+  /** The log position after the last commit, when `nextRevs` was derived or last moved on. */
+  private end = UNKNOWN;
 
   /** @param onCommitted told of each commit row once its transaction has committed. */
   constructor(
@@ -67,9 +78,11 @@ export class LogWriter {
     this.sql = {
       streamId: db.prepare<[string], number>('SELECT id FROM streams WHERE name = ?').pluck(),
       insertStream: db.prepare<[string]>('INSERT INTO streams (name) VALUES (?)'),
-      nextRev: db.prepare<[number], number>('SELECT next_rev FROM heads WHERE stream_id = ?').pluck(),
-      // The expected-revision check: moves the head on only from where the append says it is.
-      advance: db.prepare<[number, number, number]>('UPDATE heads SET next_rev = ? WHERE stream_id = ? AND next_rev = ?'),
+      // Where each stream's rows end, and the directories of the commits after those in the rows.
+      mergedRevs: db.prepare<[], [number, number]>('SELECT stream_id, merged_rev FROM heads').raw(),
+      unmergedDirectories: db.prepare<[], string>(
+        "SELECT directory FROM commits WHERE position > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'merged_through') ORDER BY position",
+      ).pluck(),
       nextPosition: db.prepare<[], number | null>('SELECT position + appends FROM commits ORDER BY position DESC LIMIT 1').pluck(),
       legacyEnd: db.prepare<[], number>("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'legacy_end'").pluck(),
       insertCommit: db.prepare<[number, number, string, Buffer]>('INSERT INTO commits (position, appends, directory, events) VALUES (?, ?, ?, ?)'),
@@ -81,7 +94,14 @@ export class LogWriter {
   commit(batch: WriterBatch): WriterOutcome {
     const started = performance.now();
     this.stored = undefined;
-    const outcome = this.commitTransaction(batch);
+    let outcome: WriterOutcome;
+    try {
+      outcome = this.commitTransaction(batch);
+    } catch (error) {
+      // Rolled back: the heads the transaction moved on are not the store's.
+      this.end = UNKNOWN;
+      throw error;
+    }
     if (this.stored !== undefined) this.onCommitted(this.stored);
     return { ...outcome, seconds: (performance.now() - started) / 1000 };
   }
@@ -96,6 +116,9 @@ export class LogWriter {
     const conflictNext = new Float64Array(n);
     const positions = new Float64Array(n).fill(-1);
     const created: Array<[string, number]> = [];
+    const position = this.sql.nextPosition.get() ?? this.sql.legacyEnd.get()! + 1;
+    if (position !== this.end) this.deriveNextRevs();
+    const nextRevs = this.nextRevs;
     // The commit row: its directory, and which of the batch's appends it holds.
     let directory = '[';
     const stored: number[] = [];
@@ -109,18 +132,20 @@ export class LogWriter {
       // A name comes only for a stream whose id the event loop does not know yet (new, or unread).
       let id: number | undefined = named === undefined ? batch.ids[i]! : this.sql.streamId.get(named);
       const expected = batch.expected[i]!;
-      // The revision the append must start at. Heads move as each append is taken, so an append
-      // sees those before it in the batch.
+      // The stream's next revision, and the one the append must start at. Heads move as each
+      // append is taken, so an append sees those before it in the batch.
+      const next = id === undefined ? 0 : (nextRevs[id] ?? 0);
       let first: number;
-      if (expected === EXPECT_ANY) first = id === undefined ? 0 : (this.sql.nextRev.get(id) ?? 0);
+      if (expected === EXPECT_ANY) first = next;
       else if (expected === EXPECT_NO_STREAM) first = 0;
       else if (id === undefined) first = -1;
       else first = expected + 1;
-      if (first >= 0 && id === undefined) {
+      if (first === next && id === undefined) {
         id = Number(this.sql.insertStream.run(named!).lastInsertRowid);
         created.push([named!, id]);
       }
-      if (first >= 0 && this.sql.advance.run(first + count, id!, first).changes === 1) {
+      if (first === next) {
+        nextRevs[id!] = first + count;
         firstRevisions[i] = first;
         directory += (stored.length === 0 ? '[' : ',[') + id + ',' + first + ',' + count + ']';
         ids[stored.length] = id!;
@@ -128,18 +153,32 @@ export class LogWriter {
         counts[stored.length] = count;
         stored.push(i);
       } else {
-        conflictNext[i] = id === undefined ? 0 : (this.sql.nextRev.get(id) ?? 0);
+        conflictNext[i] = next;
       }
     }
     if (stored.length > 0) {
-      const position = this.sql.nextPosition.get() ?? this.sql.legacyEnd.get()! + 1;
       const events = eventsOf(batch, stored);
       this.sql.insertCommit.run(position, stored.length, directory + ']', Buffer.from(events.buffer, events.byteOffset, events.byteLength));
       for (let k = 0; k < stored.length; k++) positions[stored[k]!] = position + k;
       const k = stored.length;
       this.stored = { position, ids: ids.subarray(0, k), firsts: firsts.subarray(0, k), counts: counts.subarray(0, k), events };
     }
+    this.end = position + stored.length;
     return { firstRevisions, conflictNext, positions, created, seconds: 0 };
+  }
+
+  /**
+   * Every stream's next revision, from the store: the end of its last append in the commits after
+   * `merged_through`, or where its rows end if it has none there. (A merge in progress may have put
+   * some of those commits in rows already: their appends end no later than the last.)
+   */
+  private deriveNextRevs(): void {
+    const nextRevs: number[] = [];
+    for (const [id, merged] of this.sql.mergedRevs.iterate()) nextRevs[id] = merged;
+    for (const directory of this.sql.unmergedDirectories.iterate()) {
+      for (const [id, first, count] of JSON.parse(directory) as Array<[number, number, number]>) nextRevs[id] = first + count;
+    }
+    this.nextRevs = nextRevs;
   }
 }
 

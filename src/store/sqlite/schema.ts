@@ -24,13 +24,15 @@
 // positions to `chunks` (json_each). Rows not yet in a group are the suffix of their stream's
 // chain, reached from `heads.last_position` through `prev`.
 //
-// `heads` holds, per stream, the next revision (the end of its last commit), how far its rows reach
-// (`merged_rev`), its last row and how far the groups reach. The writer moves `next_rev` on as it
-// takes each append, only from the revision the append says it starts at: that conditional update
-// is the expected-revision check, inside the commit's transaction (log-writer.ts). A trigger lets a
-// row continue its stream's rows only where they end, with revisions already committed, whoever
-// writes it. Commits and rows are never deleted, nor updated but for a merged commit's events being
-// dropped; triggers enforce it.
+// `heads` holds, per stream, how far its rows reach (`merged_rev`), its last row and how far the
+// groups reach. A stream's next revision is not stored: it is the end of its last append in the
+// unmerged commits, or `merged_rev` if it has none there — writing it per append was most of a
+// commit's cost (BENCHMARKS.md, "Heads from the commits"). The writer keeps every stream's next
+// revision in memory and checks each append's expected revision against it, inside the commit's
+// transaction; finding a commit it did not write there, it derives them all again (log-writer.ts),
+// so two writers — two processes on one data dir — can never interleave. A trigger lets a row
+// continue its stream's rows only where they end, whoever writes it. Commits and rows are never
+// deleted, nor updated but for a merged commit's events being dropped; triggers enforce it.
 
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -39,7 +41,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 export const LOG_FILE_NAME = 'events.sqlite';
-const FORMAT_VERSION = 4;
+const FORMAT_VERSION = 5;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -70,7 +72,6 @@ CREATE TABLE IF NOT EXISTS chunks (
 ) STRICT;
 CREATE TABLE IF NOT EXISTS heads (
   stream_id     INTEGER PRIMARY KEY REFERENCES streams(id),
-  next_rev      INTEGER NOT NULL,
   last_position INTEGER,
   -- Rows of the stream with first_rev below this are in chunk_groups; the others are its chain's tail.
   indexed_rev   INTEGER NOT NULL,
@@ -86,18 +87,17 @@ CREATE TABLE IF NOT EXISTS chunk_groups (
   positions TEXT    NOT NULL CHECK (json_array_length(positions) > 0),
   PRIMARY KEY (stream_id, first_rev)
 ) STRICT, WITHOUT ROWID;
--- Every row continues its stream's rows exactly where the previous one ended, links to it, and
--- holds only committed revisions: no gap, no overlap, whoever writes. Rows carry their position
--- (the writer's next after the last), so that it is known here, before the insert.
+-- Every row continues its stream's rows exactly where the previous one ended and links to it: no
+-- gap, no overlap, whoever writes. Rows carry their position (the writer's next after the last), so
+-- that it is known here, before the insert.
 CREATE TRIGGER IF NOT EXISTS chunks_extend_head BEFORE INSERT ON chunks BEGIN
   SELECT RAISE(ABORT, 'a row needs its position') WHERE NEW.position < 1;
   UPDATE heads SET merged_rev = NEW.first_rev + NEW.count, last_position = NEW.position
-   WHERE stream_id = NEW.stream_id AND merged_rev = NEW.first_rev AND last_position IS NEW.prev
-     AND next_rev >= NEW.first_rev + NEW.count;
+   WHERE stream_id = NEW.stream_id AND merged_rev = NEW.first_rev AND last_position IS NEW.prev;
   SELECT RAISE(ABORT, 'revision conflict') WHERE changes() = 0;
 END;
 CREATE TRIGGER IF NOT EXISTS streams_head AFTER INSERT ON streams
-  BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev, merged_rev) VALUES (NEW.id, 0, NULL, 0, 0); END;
+  BEGIN INSERT INTO heads (stream_id, last_position, indexed_rev, merged_rev) VALUES (NEW.id, NULL, 0, 0); END;
 -- The one change a commit takes: its events dropped once they are in the streams' rows.
 CREATE TRIGGER IF NOT EXISTS commits_append_only_update BEFORE UPDATE ON commits
   WHEN NOT (NEW.events IS NULL AND NEW.position = OLD.position AND NEW.appends = OLD.appends AND NEW.directory = OLD.directory
@@ -124,7 +124,7 @@ DROP TRIGGER chunks_append_only_delete;
 ALTER TABLE chunks RENAME TO chunks_v1;
 ${DDL}
 DROP TRIGGER chunks_extend_head;
-INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev)
+INSERT INTO heads (stream_id, merged_rev, last_position, indexed_rev)
   SELECT s.id, coalesce(max(c.first_rev + c.count), 0), max(c.position), coalesce(max(c.first_rev + c.count), 0)
     FROM streams s LEFT JOIN chunks_v1 c ON c.stream_id = s.id GROUP BY s.id;
 INSERT INTO chunks (position, stream_id, first_rev, count, events, prev)
@@ -137,13 +137,22 @@ DROP TABLE chunks_v1;
 ${DDL}
 `;
 
+// Formats 2 to 4 stored each stream's next revision in `heads`; from format 5 it follows from the
+// rows and the commits. Up to format 3 the rows hold every event, so it is how far they reach.
+const NEXT_REV_FROM_ROWS = `
+ALTER TABLE heads ADD COLUMN merged_rev INTEGER NOT NULL DEFAULT 0;
+UPDATE heads SET merged_rev = next_rev;
+ALTER TABLE heads DROP COLUMN next_rev;
+ALTER TABLE chunks ADD COLUMN log_position INTEGER;
+`;
+
 // Format 2 indexed rows one entry each (chunk_index): every entry becomes a group of one row. Its
 // contiguity check and head advance were two triggers, now one.
 const MIGRATE_FROM_2 = `
 DROP TRIGGER chunks_contiguous;
 DROP TRIGGER chunks_advance_head;
-ALTER TABLE heads ADD COLUMN merged_rev INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE chunks ADD COLUMN log_position INTEGER;
+DROP TRIGGER IF EXISTS streams_head;
+${NEXT_REV_FROM_ROWS}
 ${DDL}
 INSERT INTO chunk_groups (stream_id, first_rev, positions)
   SELECT stream_id, first_rev, json_array(position) FROM chunk_index ORDER BY stream_id, first_rev;
@@ -153,18 +162,30 @@ DROP TABLE chunk_index;
 // Format 3 had no commits: its rows were the log, each appended by the insert its trigger checked.
 const MIGRATE_FROM_3 = `
 DROP TRIGGER chunks_extend_head;
-ALTER TABLE heads ADD COLUMN merged_rev INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE chunks ADD COLUMN log_position INTEGER;
+DROP TRIGGER streams_head;
+${NEXT_REV_FROM_ROWS}
 ${DDL}
 `;
 
-// Every format before 4: the rows hold every event, and their positions are the log's up to here.
-const INTO_FORMAT_4 = `
-UPDATE heads SET merged_rev = next_rev;
+// Every format before 4: the rows were the log, and their positions are the log's up to here.
+const ROWS_WERE_THE_LOG = `
 INSERT INTO meta (key, value) SELECT 'legacy_end', coalesce(max(position), 0) FROM chunks;
 `;
 
-const MIGRATIONS: Record<number, string> = { 1: MIGRATE_FROM_1, 2: MIGRATE_FROM_2, 3: MIGRATE_FROM_3 };
+// Format 4 is this one with `heads.next_rev`, which its commits and rows repeat.
+const MIGRATE_FROM_4 = `
+DROP TRIGGER chunks_extend_head;
+DROP TRIGGER streams_head;
+ALTER TABLE heads DROP COLUMN next_rev;
+${DDL}
+`;
+
+const MIGRATIONS: Record<number, string> = {
+  1: MIGRATE_FROM_1 + ROWS_WERE_THE_LOG,
+  2: MIGRATE_FROM_2 + ROWS_WERE_THE_LOG,
+  3: MIGRATE_FROM_3 + ROWS_WERE_THE_LOG,
+  4: MIGRATE_FROM_4,
+};
 
 export interface OpenOptions {
   readonly readonly?: boolean;
@@ -196,7 +217,6 @@ export function openLogDatabase(dataDir: string, options: OpenOptions = {}): Dat
       const migration = format === undefined ? undefined : MIGRATIONS[format];
       if (migration !== undefined) {
         db.exec(migration);
-        db.exec(INTO_FORMAT_4);
         db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(String(FORMAT_VERSION));
       } else if (format === undefined) {
         db.exec(DDL);

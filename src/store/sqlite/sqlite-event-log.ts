@@ -38,7 +38,7 @@ import type { WriterBatch, WriterOutcome } from './log-writer.js';
 import { openLogDatabase } from './schema.js';
 import { prepareStatements, type ChunkRow, type HeadRow, type Statements, type TailRow } from './statements.js';
 import { SubscriptionHub } from './subscriptions.js';
-import { UnmergedCommits } from './unmerged-commits.js';
+import { UnmergedCommits, type CommitPart } from './unmerged-commits.js';
 import { WriterThread } from './writer-thread.js';
 
 /**
@@ -73,6 +73,14 @@ interface Request {
   readonly batch: AppendBatch;
   committed(outcome: WriterOutcome, at: number): void;
   failed(error: Error): void;
+}
+
+/** A stream's head as one snapshot sees it (`headOf`). */
+interface StreamHeadState extends HeadRow {
+  /** The stream's appends in the commits not yet merged, past its rows, oldest first. */
+  readonly parts: CommitPart[];
+  /** The stream's next revision. */
+  readonly next: number;
 }
 
 export class SqliteEventLog implements EventLog {
@@ -308,9 +316,9 @@ export class SqliteEventLog implements EventLog {
   }
 
   private readStreamSync(id: number, stream: string, from: number, maxCount: number): RecordedChunk | null {
-    const head = this.sql.head.get(id);
-    if (head === undefined || from >= head.next_rev) return null;
-    const end = Math.min(head.next_rev, from + maxCount);
+    const head = this.headOf(id);
+    if (head === undefined || from >= head.next) return null;
+    const end = Math.min(head.next, from + maxCount);
     const parts: Float64Array[] = [];
     let total = 0;
     let position = 0;
@@ -336,10 +344,11 @@ export class SqliteEventLog implements EventLog {
         position = row.position;
       }
     }
-    // The rest, [merged_rev, next_rev), is in the commits not yet merged.
+    // The rest, [merged_rev, next), is in the commits not yet merged.
     if (end > head.merged_rev) {
       const commitsFrom = from + total;
-      for (const part of this.unmerged.partsOf(id, commitsFrom)) {
+      for (const part of head.parts) {
+        if (part.first + part.count <= commitsFrom) continue;
         const skip = Math.max(0, commitsFrom - part.first);
         const take = Math.min(part.count - skip, end - (from + total));
         if (take <= 0) break;
@@ -352,6 +361,18 @@ export class SqliteEventLog implements EventLog {
     return { position: BigInt(position), stream, firstRevision: BigInt(from), events: concatEvents(parts, total) };
   }
 
+  /**
+   * The stream's head in the snapshot being read: where its rows and groups reach, its appends in
+   * the commits not yet merged, and so its next revision (schema.ts: no column holds it).
+   */
+  private headOf(id: number): StreamHeadState | undefined {
+    const row = this.sql.head.get(id);
+    if (row === undefined) return undefined;
+    const parts = this.unmerged.partsOf(id, row.merged_rev);
+    const last = parts.at(-1);
+    return { ...row, parts, next: last === undefined ? row.merged_rev : last.first + last.count };
+  }
+
   /** The stream's unindexed rows that hold revision `from` or later, oldest first. */
   private tailFrom(id: number, from: number): TailRow[] {
     return this.sql.tail.all({ stream: id, from }).reverse();
@@ -361,7 +382,7 @@ export class SqliteEventLog implements EventLog {
     const id = this.idOf(stream);
     if (id === undefined) return 0;
     return this.snapshot(() => {
-      const head: HeadRow | undefined = this.sql.head.get(id);
+      const head = this.headOf(id);
       if (head === undefined) return 0;
       let count = 0;
       // One aligned copy per window of groups: no per-row typed array or chunk object.
@@ -378,12 +399,12 @@ export class SqliteEventLog implements EventLog {
         visit(events);
         count += events.length / EVENT_STRIDE;
       }
-      for (const part of this.unmerged.partsOf(id, head.merged_rev)) {
+      for (const part of head.parts) {
         const skip = Math.max(0, head.merged_rev - part.first);
         visit(this.unmerged.events(part, skip, part.count - skip));
         count += part.count - skip;
       }
-      if (count !== head.next_rev) throw new Error(`stream ${stream}: scanned ${count} events, its head is at ${head.next_rev}`);
+      if (count !== head.next) throw new Error(`stream ${stream}: scanned ${count} events, its head is at ${head.next}`);
       return count;
     });
   }
@@ -465,17 +486,11 @@ export class SqliteEventLog implements EventLog {
     const id = this.idOf(stream);
     if (id === undefined) return null;
     return this.snapshot(() => {
-      const head = this.sql.head.get(id);
-      if (head === undefined || head.next_rev === 0) return null;
-      let last: Float64Array;
-      if (head.merged_rev === head.next_rev) {
-        last = fromBlob(this.sql.lastEvent.get(head.last_position!)!);
-      } else {
-        const parts = this.unmerged.partsOf(id, head.next_rev - 1);
-        const part = parts[parts.length - 1]!;
-        last = this.unmerged.events(part, part.count - 1, 1);
-      }
-      return { revision: BigInt(head.next_rev - 1), x: last[0]!, y: last[1]!, timestamp: last[2]! };
+      const head = this.headOf(id);
+      if (head === undefined || head.next === 0) return null;
+      const part = head.parts.at(-1);
+      const last = part === undefined ? fromBlob(this.sql.lastEvent.get(head.last_position!)!) : this.unmerged.events(part, part.count - 1, 1);
+      return { revision: BigInt(head.next - 1), x: last[0]!, y: last[1]!, timestamp: last[2]! };
     });
   }
 

@@ -21,7 +21,6 @@ export interface WindowRow {
 }
 
 export interface HeadRow {
-  next_rev: number;
   last_position: number | null;
   indexed_rev: number;
   merged_rev: number;
@@ -46,7 +45,7 @@ export function prepareStatements(db: Database.Database) {
     streamId: db.prepare<[string], { id: number }>('SELECT id FROM streams WHERE name = ?'),
     streamName: db.prepare<[number], { name: string }>('SELECT name FROM streams WHERE id = ?'),
     listStreams: db.prepare<[], { name: string }>('SELECT name FROM streams ORDER BY id'),
-    head: db.prepare<[number], HeadRow>('SELECT next_rev, last_position, indexed_rev, merged_rev FROM heads WHERE stream_id = ?'),
+    head: db.prepare<[number], HeadRow>('SELECT last_position, indexed_rev, merged_rev FROM heads WHERE stream_id = ?'),
     // Only the last event's 24 bytes are read, however large the chunk.
     lastEvent: db.prepare<[number], Buffer>('SELECT substr(events, length(events) - 23, 24) FROM chunks WHERE position = ?').pluck(),
     // The stream's rows not yet in a group, newest first: its chain from the head back to the
