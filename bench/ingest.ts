@@ -44,6 +44,9 @@ export interface IngestBenchResult {
   readonly ratio_to_limit: number;
   readonly peer_ws_events_per_s: number;
   readonly ratio_to_peer_ws: number;
+  /** The ws peer with one-event frames, where the WebSocket library's cost per frame shows. */
+  readonly peer_ws_batch1_events_per_s: number;
+  readonly ratio_to_peer_ws_batch1: number;
   readonly seed_style_events_per_s: number;
   readonly ratio_to_seed_style: number;
 }
@@ -129,9 +132,11 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Inges
 
   const batch100 = await batch(100);
   const batch1 = await batch(1);
-  const peer = async (name: PeerName) => withTarget(name, async (port) => (await closedLoop(name, port, 100)).eventsPerSecond);
+  const peer = async (name: PeerName, eventsPerFrame = 100) =>
+    withTarget(name, async (port) => (await closedLoop(name, port, eventsPerFrame)).eventsPerSecond);
   const limit = await peer('limit');
   const ws = await peer('ws-peer');
+  const wsBatch1 = await peer('ws-peer', 1);
   const seedStyle = await peer('seed-style');
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   return {
@@ -141,6 +146,8 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Inges
     ratio_to_limit: ratio(batch100.events_per_s, limit),
     peer_ws_events_per_s: ws,
     ratio_to_peer_ws: ratio(batch100.events_per_s, ws),
+    peer_ws_batch1_events_per_s: wsBatch1,
+    ratio_to_peer_ws_batch1: ratio(batch1.events_per_s, wsBatch1),
     seed_style_events_per_s: seedStyle,
     ratio_to_seed_style: ratio(batch100.events_per_s, seedStyle),
   };

@@ -60,7 +60,7 @@ writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
 const rows: Array<[string, string, string]> = [
   ['ingest, 100-event frames', `${fmt(ingest.batch100.events_per_s)} events/s`, `limit ${fmt(ingest.limit_events_per_s)} (×${ingest.ratio_to_limit}); ws peer ${fmt(ingest.peer_ws_events_per_s)} (×${ingest.ratio_to_peer_ws}); one commit per event ${fmt(ingest.seed_style_events_per_s)} (×${ingest.ratio_to_seed_style})`],
-  ['ingest, 1-event frames', `${fmt(ingest.batch1.events_per_s)} events/s`, ''],
+  ['ingest, 1-event frames', `${fmt(ingest.batch1.events_per_s)} events/s`, `ws peer ${fmt(ingest.peer_ws_batch1_events_per_s)} (×${ingest.ratio_to_peer_ws_batch1})`],
   ['ack latency at 50 %, 100-event frames', `p50 ${ingest.batch100.ack_p50_ms} ms, p99 ${ingest.batch100.ack_p99_ms} ms`, ''],
   ['ack latency at 50 %, 1-event frames', `p50 ${ingest.batch1.ack_p50_ms} ms, p99 ${ingest.batch1.ack_p99_ms} ms`, ''],
   [`odometer, ${fmt(rest.large_robot_events)} events`, `${fmt(rest.odometer.large.req_per_s)} req/s, p99 ${rest.odometer.large.p99_ms} ms`, `10 events ${fmt(rest.odometer.small.req_per_s)}; ceiling ${fmt(rest.ceiling.req_per_s)} (×${rest.ratio_to_ceiling})`],

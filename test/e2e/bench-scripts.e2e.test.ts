@@ -75,6 +75,8 @@ it('runs the ingest benchmark against the service and its three peers', async ()
   }
   expect(result.limit_events_per_s).toBeGreaterThan(0);
   expect(result.peer_ws_events_per_s).toBeGreaterThan(0);
+  expect(result.peer_ws_batch1_events_per_s).toBeGreaterThan(0);
+  expect(result.ratio_to_peer_ws_batch1).toBe(Math.round((result.batch1.events_per_s / result.peer_ws_batch1_events_per_s) * 100) / 100);
   // One commit per event answers a 100-event frame in 100 fsyncs: in a half-second window on a busy
   // machine it may not finish one. runIngestBench has already checked that every frame was answered.
   expect(Number.isFinite(result.seed_style_events_per_s)).toBe(true);
