@@ -498,10 +498,30 @@ describe('SqliteEventLog scanStream', () => {
 });
 
 describe('SqliteEventLog index and chain', () => {
-  // The previous release's layout (format 1): chunks keyed by (stream_id, first_rev), no chains.
-  const FORMAT_1 = `
+  // Tables every format has had as they are.
+  const META_AND_STREAMS = `
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-    CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+    CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;`;
+  // Formats 2 and 3: rows linked to their stream's previous one, and heads holding the next revision.
+  const LINKED_ROWS = `
+    CREATE TABLE chunks (
+      position INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL REFERENCES streams(id),
+      first_rev INTEGER NOT NULL CHECK (first_rev >= 0), count INTEGER NOT NULL CHECK (count > 0),
+      events BLOB NOT NULL CHECK (length(events) = count * 24), prev INTEGER) STRICT;
+    CREATE TABLE heads (
+      stream_id INTEGER PRIMARY KEY REFERENCES streams(id), next_rev INTEGER NOT NULL,
+      last_position INTEGER, indexed_rev INTEGER NOT NULL) STRICT;`;
+  const STREAMS_HEAD_2_3 = `
+    CREATE TRIGGER streams_head AFTER INSERT ON streams
+      BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev) VALUES (NEW.id, 0, NULL, 0); END;`;
+  // Formats 3 and 4: the per-stream index as groups of rows.
+  const CHUNK_GROUPS = `
+    CREATE TABLE chunk_groups (
+      stream_id INTEGER NOT NULL, first_rev INTEGER NOT NULL,
+      positions TEXT NOT NULL CHECK (json_array_length(positions) > 0), PRIMARY KEY (stream_id, first_rev)) STRICT, WITHOUT ROWID;`;
+
+  // The previous release's layout (format 1): chunks keyed by (stream_id, first_rev), no chains.
+  const FORMAT_1 = `${META_AND_STREAMS}
     CREATE TABLE chunks (
       position INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL REFERENCES streams(id),
       first_rev INTEGER NOT NULL CHECK (first_rev >= 0), count INTEGER NOT NULL CHECK (count > 0),
@@ -514,16 +534,8 @@ describe('SqliteEventLog index and chain', () => {
     INSERT INTO meta VALUES ('format', '1'), ('log_id', 'format-one-log');`;
 
   // Format 2's tables and the triggers format 3 replaced: one chunk_index entry per indexed row.
-  const FORMAT_2 = `
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-    CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
-    CREATE TABLE chunks (
-      position INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL REFERENCES streams(id),
-      first_rev INTEGER NOT NULL CHECK (first_rev >= 0), count INTEGER NOT NULL CHECK (count > 0),
-      events BLOB NOT NULL CHECK (length(events) = count * 24), prev INTEGER) STRICT;
-    CREATE TABLE heads (
-      stream_id INTEGER PRIMARY KEY REFERENCES streams(id), next_rev INTEGER NOT NULL,
-      last_position INTEGER, indexed_rev INTEGER NOT NULL) STRICT;
+  const FORMAT_2 = `${META_AND_STREAMS}
+    ${LINKED_ROWS}
     CREATE TABLE chunk_index (
       stream_id INTEGER NOT NULL, first_rev INTEGER NOT NULL, position INTEGER NOT NULL,
       PRIMARY KEY (stream_id, first_rev)) STRICT, WITHOUT ROWID;
@@ -534,37 +546,23 @@ describe('SqliteEventLog index and chain', () => {
       BEGIN SELECT RAISE(ABORT, 'revision conflict'); END;
     CREATE TRIGGER chunks_advance_head AFTER INSERT ON chunks
       BEGIN UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position WHERE stream_id = NEW.stream_id; END;
-    CREATE TRIGGER streams_head AFTER INSERT ON streams
-      BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev) VALUES (NEW.id, 0, NULL, 0); END;`;
+    ${STREAMS_HEAD_2_3}`;
 
   // Format 3's layout: the rows were the log, each stream's head (next_rev) moved on by the row's trigger.
-  const FORMAT_3 = `
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-    CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
-    CREATE TABLE chunks (
-      position INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL REFERENCES streams(id),
-      first_rev INTEGER NOT NULL CHECK (first_rev >= 0), count INTEGER NOT NULL CHECK (count > 0),
-      events BLOB NOT NULL CHECK (length(events) = count * 24), prev INTEGER) STRICT;
-    CREATE TABLE heads (
-      stream_id INTEGER PRIMARY KEY REFERENCES streams(id), next_rev INTEGER NOT NULL,
-      last_position INTEGER, indexed_rev INTEGER NOT NULL) STRICT;
-    CREATE TABLE chunk_groups (
-      stream_id INTEGER NOT NULL, first_rev INTEGER NOT NULL,
-      positions TEXT NOT NULL CHECK (json_array_length(positions) > 0), PRIMARY KEY (stream_id, first_rev)) STRICT, WITHOUT ROWID;
+  const FORMAT_3 = `${META_AND_STREAMS}
+    ${LINKED_ROWS}
+    ${CHUNK_GROUPS}
     CREATE TRIGGER chunks_extend_head BEFORE INSERT ON chunks BEGIN
       SELECT RAISE(ABORT, 'a row needs its position') WHERE NEW.position < 1;
       UPDATE heads SET next_rev = NEW.first_rev + NEW.count, last_position = NEW.position
        WHERE stream_id = NEW.stream_id AND next_rev = NEW.first_rev AND last_position IS NEW.prev;
       SELECT RAISE(ABORT, 'revision conflict') WHERE changes() = 0;
     END;
-    CREATE TRIGGER streams_head AFTER INSERT ON streams
-      BEGIN INSERT INTO heads (stream_id, next_rev, last_position, indexed_rev) VALUES (NEW.id, 0, NULL, 0); END;
+    ${STREAMS_HEAD_2_3}
     INSERT INTO meta VALUES ('format', '3'), ('log_id', 'format-three-log');`;
 
   // Format 4's layout: commits, rows merged from them, and each stream's next revision in heads.
-  const FORMAT_4 = `
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-    CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+  const FORMAT_4 = `${META_AND_STREAMS}
     CREATE TABLE commits (
       position INTEGER PRIMARY KEY, appends INTEGER NOT NULL CHECK (appends > 0), directory TEXT NOT NULL, events BLOB) STRICT;
     CREATE TABLE chunks (
@@ -574,9 +572,7 @@ describe('SqliteEventLog index and chain', () => {
     CREATE TABLE heads (
       stream_id INTEGER PRIMARY KEY REFERENCES streams(id), next_rev INTEGER NOT NULL, last_position INTEGER,
       indexed_rev INTEGER NOT NULL, merged_rev INTEGER NOT NULL DEFAULT 0) STRICT;
-    CREATE TABLE chunk_groups (
-      stream_id INTEGER NOT NULL, first_rev INTEGER NOT NULL,
-      positions TEXT NOT NULL CHECK (json_array_length(positions) > 0), PRIMARY KEY (stream_id, first_rev)) STRICT, WITHOUT ROWID;
+    ${CHUNK_GROUPS}
     CREATE TRIGGER chunks_extend_head BEFORE INSERT ON chunks BEGIN
       SELECT RAISE(ABORT, 'a row needs its position') WHERE NEW.position < 1;
       UPDATE heads SET merged_rev = NEW.first_rev + NEW.count, last_position = NEW.position
