@@ -32,6 +32,14 @@ export interface WriterBatch {
   readonly events: Float64Array<ArrayBuffer>;
 }
 
+/** One append of a commit row's directory (schema.ts): its stream, first revision and event count. */
+export type DirectoryEntry = readonly [id: number, first: number, count: number];
+
+/** A commit row's directory, its appends in order, as `commitInTransaction` writes it. */
+export function readDirectory(json: string): DirectoryEntry[] {
+  return JSON.parse(json) as DirectoryEntry[];
+}
+
 /** A commit row as written, for the merger on the same thread: no need to read it back. */
 export interface StoredCommit {
   readonly position: number;
@@ -176,7 +184,7 @@ export class LogWriter {
     const nextRevs: number[] = [];
     for (const [id, merged] of this.sql.mergedRevs.iterate()) nextRevs[id] = merged;
     for (const directory of this.sql.unmergedDirectories.iterate()) {
-      for (const [id, first, count] of JSON.parse(directory) as Array<[number, number, number]>) nextRevs[id] = first + count;
+      for (const [id, first, count] of readDirectory(directory)) nextRevs[id] = first + count;
     }
     this.nextRevs = nextRevs;
   }

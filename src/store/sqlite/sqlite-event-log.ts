@@ -34,7 +34,7 @@ import {
   type SubscriptionHandler,
 } from '../event-log.js';
 import { concatEvents, fromBlob } from './blob.js';
-import type { WriterBatch, WriterOutcome } from './log-writer.js';
+import { readDirectory, type WriterBatch, type WriterOutcome } from './log-writer.js';
 import { openLogDatabase } from './schema.js';
 import { prepareStatements, type ChunkRow, type HeadRow, type Statements, type TailRow } from './statements.js';
 import { SubscriptionHub } from './subscriptions.js';
@@ -435,7 +435,7 @@ export class SqliteEventLog implements EventLog {
       // rows, each stream's share of the page in one read (see fromRows).
       const merged: Array<{ chunk: number; id: number; first: number; count: number }> = [];
       for (const commit of this.sql.commitsFrom.iterate({ after })) {
-        const directory = JSON.parse(commit.directory) as Array<[number, number, number]>;
+        const directory = readDirectory(commit.directory);
         const events = commit.events === null ? undefined : fromBlob(commit.events);
         let at = 0;
         for (let k = 0; k < directory.length; k++) {

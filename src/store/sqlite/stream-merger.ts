@@ -19,7 +19,7 @@
 import type Database from 'better-sqlite3';
 import { EVENT_STRIDE } from '../../domain/location.js';
 import { concatEvents, fromBlob, toBlob } from './blob.js';
-import type { StoredCommit } from './log-writer.js';
+import { readDirectory, type StoredCommit } from './log-writer.js';
 
 /**
  * Most events in one row. A point read (an events page, a history lookup) decodes whole rows, so a
@@ -232,7 +232,7 @@ export class StreamMerger {
       for (const commit of this.sql.commitsAfter.iterate(after, commits)) {
         // Another process merged it (and dropped its events) since merged_through was read: later.
         if (commit.events === null) return undefined;
-        const directory = JSON.parse(commit.directory) as Array<[number, number, number]>;
+        const directory = readDirectory(commit.directory);
         const events = fromBlob(commit.events);
         let at = 0;
         for (let k = 0; k < directory.length; k++) {

@@ -4,6 +4,7 @@
 
 import type Database from 'better-sqlite3';
 import { fromBlob } from './blob.js';
+import { readDirectory } from './log-writer.js';
 
 /** One append of a stream in a commit. */
 export interface CommitPart {
@@ -68,7 +69,7 @@ export class UnmergedCommits {
   private directoryOf(commit: number): Directory {
     const known = this.decoded.get(commit);
     if (known !== undefined) return known;
-    const entries = JSON.parse(this.sql.directory.get(commit)!) as Array<[number, number, number]>;
+    const entries = readDirectory(this.sql.directory.get(commit)!);
     const n = entries.length;
     const directory: Directory = {
       firsts: new Float64Array(n),
