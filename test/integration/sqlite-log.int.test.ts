@@ -586,6 +586,16 @@ describe('SqliteEventLog index and chain', () => {
 
   const bytes = (...events: number[]) => Buffer.from(Float64Array.from(events).buffer);
 
+  /** Formats 2 and 3: Bender's revisions 0-1, Calculon's 0, Bender's 2, then 3-4, as linked rows 1-4. */
+  function insertLinkedRows(db: Database.Database): void {
+    db.exec("INSERT INTO streams (id, name) VALUES (1, 'Bender'), (2, 'Calculon'), (3, 'Nobody')");
+    const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?, ?)');
+    insert.run(1, 1, 0, 2, bytes(0, 0, 1, 3, 4, 2), null);
+    insert.run(2, 2, 0, 1, bytes(1, 1, 1), null);
+    insert.run(3, 1, 2, 1, bytes(3, 0, 3), 1);
+    insert.run(4, 1, 3, 2, bytes(5, 5, 5, 6, 6, 6), 3);
+  }
+
   /** The log file's columns of `heads`, and its stored format. */
   function layoutOf(): { heads: string[]; format: string } {
     const view = new Database(join(dataDir, LOG_FILE_NAME), { readonly: true });
@@ -709,12 +719,7 @@ describe('SqliteEventLog index and chain', () => {
   it('migrates a format-2 log: each indexed row becomes a group of one, the tail is grouped by the writer', async () => {
     const db = new Database(join(dataDir, LOG_FILE_NAME));
     db.exec(FORMAT_2);
-    db.exec("INSERT INTO streams (id, name) VALUES (1, 'Bender'), (2, 'Calculon'), (3, 'Nobody')");
-    const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?, ?)');
-    insert.run(1, 1, 0, 2, bytes(0, 0, 1, 3, 4, 2), null);
-    insert.run(2, 2, 0, 1, bytes(1, 1, 1), null);
-    insert.run(3, 1, 2, 1, bytes(3, 0, 3), 1);
-    insert.run(4, 1, 3, 2, bytes(5, 5, 5, 6, 6, 6), 3);
+    insertLinkedRows(db);
     // Bender's rows 1 and 3 are indexed, row 4 is its tail.
     db.exec('INSERT INTO heads VALUES (1, 5, 4, 3), (2, 1, 2, 1), (3, 0, NULL, 0)');
     db.exec('INSERT INTO chunk_index VALUES (1, 0, 1), (1, 2, 3), (2, 0, 2)');
@@ -751,12 +756,7 @@ describe('SqliteEventLog index and chain', () => {
   it('migrates a format-3 log: heads lose next_rev, which the rows give; positions, groups and checks stay', async () => {
     const db = new Database(join(dataDir, LOG_FILE_NAME));
     db.exec(FORMAT_3);
-    db.exec("INSERT INTO streams (id, name) VALUES (1, 'Bender'), (2, 'Calculon'), (3, 'Nobody')");
-    const insert = db.prepare('INSERT INTO chunks (position, stream_id, first_rev, count, events, prev) VALUES (?, ?, ?, ?, ?, ?)');
-    insert.run(1, 1, 0, 2, bytes(0, 0, 1, 3, 4, 2), null);
-    insert.run(2, 2, 0, 1, bytes(1, 1, 1), null);
-    insert.run(3, 1, 2, 1, bytes(3, 0, 3), 1);
-    insert.run(4, 1, 3, 2, bytes(5, 5, 5, 6, 6, 6), 3);
+    insertLinkedRows(db);
     // Bender's rows 1 and 3 are a group, row 4 its tail.
     db.exec("INSERT INTO chunk_groups VALUES (1, 0, '[1,3]'); UPDATE heads SET indexed_rev = 3 WHERE stream_id = 1");
     db.close();
