@@ -21,9 +21,10 @@ const REPORT_EVERY_MS = 30_000;
 const port = parentPort!;
 const db = openLogDatabase(dataDir);
 // Foreign keys are not checked on this connection: they would cost a lookup per row, and they hold
-// anyway. A commit or a row gets in only past the trigger that moves its streams' heads on, which
-// requires each stream's `heads` row, and `heads` rows are made only by the trigger on a new
-// `streams` row; nothing is ever deleted (triggers refuse it).
+// anyway. A row gets into `chunks` only past the trigger that extends its stream's rows, which
+// requires the stream's `heads` row, and `heads` rows are made only by the trigger on a new
+// `streams` row; a commit names only streams its writer found or created in the same transaction;
+// nothing is ever deleted (triggers refuse it).
 db.pragma('foreign_keys = OFF');
 // Checkpoints run on a thread of their own after each commit (workers/sqlite-checkpointer.ts); this
 // connection checkpoints only if the write-ahead log reaches 16 MiB regardless (the default is 4 MiB).

@@ -101,6 +101,11 @@ export class LogWriter {
   /** Commits the batch in one transaction; throws (nothing committed) when the store cannot. */
   commit(batch: WriterBatch): WriterOutcome {
     const started = performance.now();
+    // The commit row's events follow from the counts: a batch whose counts do not add up is refused
+    // whole, before it takes the write lock.
+    let total = 0;
+    for (let i = 0; i < batch.counts.length; i++) total += batch.counts[i]!;
+    if (total * EVENT_STRIDE !== batch.events.length) throw new RangeError(`a batch of ${total} events carries ${batch.events.length / EVENT_STRIDE}`);
     this.stored = undefined;
     let outcome: WriterOutcome;
     try {
@@ -116,10 +121,6 @@ export class LogWriter {
 
   private commitInTransaction(batch: WriterBatch): WriterOutcome {
     const n = batch.counts.length;
-    let total = 0;
-    for (let i = 0; i < n; i++) total += batch.counts[i]!;
-    // The commit row's events follow from the counts: a batch whose counts do not add up is refused whole.
-    if (total * EVENT_STRIDE !== batch.events.length) throw new RangeError(`a batch of ${total} events carries ${batch.events.length / EVENT_STRIDE}`);
     const firstRevisions = new Float64Array(n).fill(-1);
     const conflictNext = new Float64Array(n);
     const positions = new Float64Array(n).fill(-1);

@@ -12,10 +12,10 @@
 // previous one. They are made from the commits later (stream-merger.ts), several commits' worth of
 // a stream per row, so a live robot's history is stored in rows of tens of events rather than one
 // row per commit; a row's `position` only names it (rows written before format 4 — at or below the
-// meta key `legacy_end` — were the log itself, and their positions are log positions). Every commit at or below the meta
-// key `merged_through` is in the stream rows, and its copy of the events is dropped (its directory
-// stays: reading the log in order from there reads the streams' rows); a stream's newer events are
-// read from the commits.
+// meta key `legacy_end` — were the log itself, and their positions are log positions). Every commit
+// at or below the meta key `merged_through` is in the stream rows, and its copy of the events is
+// dropped (its directory stays: reading the log in order from there reads the streams' rows); a
+// stream's newer events are read from the commits.
 //
 // Rows are keyed by position only, so writing them appends to the end of one B-tree. The per-stream
 // lookup (`chunk_groups`, keyed by stream and revision) has one entry per run of a stream's

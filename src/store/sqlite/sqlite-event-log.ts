@@ -454,7 +454,7 @@ export class SqliteEventLog implements EventLog {
       }
       if (merged.length > 0) this.fromRows(chunks, merged);
       return chunks;
-    }) as RecordedChunk[];
+    });
   }
 
   /**

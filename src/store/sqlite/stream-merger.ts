@@ -6,9 +6,10 @@
 // A merge takes the oldest commits not yet merged (`mergeCommits` of them), gathers each stream's
 // events from them and writes them as one row per stream (split at MAX_ROW_EVENTS), in slices of
 // streams, one slice after each commit, so no commit waits behind a whole merge. The last slice
-// moves `merged_through` on and drops the merged commits' copy of the events. Each stream's `merged_rev` is read before its row is written, so a
-// merge never writes what is already in the rows — another process's writer may merge the same
-// commits, or a slice may have committed before its process died.
+// moves `merged_through` on and drops the merged commits' copy of the events. Each stream's
+// `merged_rev` is read before its row is written, so a merge never writes what is already in the
+// rows — another process's writer may merge the same commits, or a slice may have committed before
+// its process died.
 //
 // Once this merger has written `indexEveryRows` rows to a stream, the transaction that wrote the
 // last of them also indexes them, as one group: the merger remembers the positions of the rows it
@@ -218,33 +219,42 @@ export class StreamMerger {
     while (this.recent.length > 0 && this.recent[0]!.position <= after) this.recent.shift();
     const positions = this.sql.positionsAfter.all(after, commits);
     if (positions.length === 0) return undefined;
+    const stored = positions.every((position, i) => this.recent[i]?.position === position)
+      ? this.recent.slice(0, positions.length)
+      : this.readCommits(after, commits);
+    if (stored === undefined) return undefined;
     const byStream = new Map<number, StreamParts>();
-    if (positions.every((position, i) => this.recent[i]?.position === position)) {
-      for (let c = 0; c < positions.length; c++) {
-        const { position, ids, firsts, counts, events } = this.recent[c]!;
-        let at = 0;
-        for (let k = 0; k < ids.length; k++) {
-          addPart(byStream, position, k, ids[k]!, firsts[k]!, events.subarray(at * EVENT_STRIDE, (at + counts[k]!) * EVENT_STRIDE));
-          at += counts[k]!;
-        }
-      }
-    } else {
-      for (const commit of this.sql.commitsAfter.iterate(after, commits)) {
-        // Another process merged it (and dropped its events) since merged_through was read: later.
-        if (commit.events === null) return undefined;
-        const directory = readDirectory(commit.directory);
-        const events = fromBlob(commit.events);
-        let at = 0;
-        for (let k = 0; k < directory.length; k++) {
-          const [id, first, count] = directory[k]!;
-          addPart(byStream, commit.position, k, id, first, events.subarray(at * EVENT_STRIDE, (at + count) * EVENT_STRIDE));
-          at += count;
-        }
+    for (const { position, ids, firsts, counts, events } of stored) {
+      let at = 0;
+      for (let k = 0; k < ids.length; k++) {
+        addPart(byStream, position, k, ids[k]!, firsts[k]!, events.subarray(at * EVENT_STRIDE, (at + counts[k]!) * EVENT_STRIDE));
+        at += counts[k]!;
       }
     }
     const streams = [...byStream.values()];
     const through = positions[positions.length - 1]!;
     return { after, through, streams, done: 0, slice: Math.max(1, Math.ceil(streams.length / slices)) };
+  }
+
+  /**
+   * Up to `commits` commits after `after`, read back from SQLite (others' commits, or this writer's
+   * older than it remembers); undefined if another process merged one of them meanwhile.
+   */
+  private readCommits(after: number, commits: number): StoredCommit[] | undefined {
+    const stored: StoredCommit[] = [];
+    for (const commit of this.sql.commitsAfter.iterate(after, commits)) {
+      // Merged (its events dropped) since merged_through was read: the job is someone else's now.
+      if (commit.events === null) return undefined;
+      const directory = readDirectory(commit.directory);
+      stored.push({
+        position: commit.position,
+        ids: Int32Array.from(directory, ([id]) => id),
+        firsts: Float64Array.from(directory, ([, first]) => first),
+        counts: Int32Array.from(directory, ([, , count]) => count),
+        events: fromBlob(commit.events),
+      });
+    }
+    return stored;
   }
 
   private writeSlice(job: MergeJob): void {
