@@ -24,7 +24,7 @@ afterEach(() => {
   dir.remove();
 });
 
-it('writes pieces of any size, gathered or whole, paced or not, as one file in order', async () => {
+it('writes pieces of any size, gathered or whole, paced or not, blocking or not, as one file in order', async () => {
   const sizes = [0, 1, 7, WRITE_PIECE_BYTES, 3, WRITE_PIECE_BYTES - 3, 2 * WRITE_PIECE_BYTES + 5, 8, 0, 100_000];
   let seed = 0;
   const pieces = sizes.map((size) => {
@@ -34,10 +34,12 @@ it('writes pieces of any size, gathered or whole, paced or not, as one file in o
   });
   const whole = Buffer.concat(pieces);
   for (const paced of [false, true]) {
-    await saveCheckpoint(dir.path, pieces, { paced });
-    const loaded = await loadCheckpointBytes(dir.path);
-    expect(loaded?.equals(whole)).toBe(true);
-    expect(loaded?.buffer).toBeInstanceOf(SharedArrayBuffer);
+    for (const blocking of [false, true]) {
+      await saveCheckpoint(dir.path, pieces, { paced, blocking });
+      const loaded = await loadCheckpointBytes(dir.path);
+      expect(loaded?.equals(whole)).toBe(true);
+      expect(loaded?.buffer).toBeInstanceOf(SharedArrayBuffer);
+    }
   }
   expect(readdirSync(dir.path)).toEqual([CHECKPOINT_FILE]);
 });

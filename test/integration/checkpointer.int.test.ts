@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../../src/projections/checkpoint/checkpoint-chain.js';
 import { CHECKPOINT_FILE } from '../../src/projections/checkpoint/checkpoint-file.js';
@@ -58,6 +59,29 @@ it('saves after N events, then only once the new events match what the last chec
   expect(loaded.eventCount).toBe(800);
   expect(loaded.get('Bender')!.odometer(0, 799)).toBeCloseTo(projections.get('Bender')!.odometer(0, 799), 9);
 });
+
+/** Each thread of this process, by id, and its nice value (field 19 of its stat, after the name). */
+function threadNices(): Map<string, number> {
+  const nices = new Map<string, number>();
+  for (const id of readdirSync('/proc/self/task')) {
+    const stat = readFileSync(`/proc/self/task/${id}/stat`, 'utf8');
+    nices.set(id, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return nices;
+}
+
+it.runIf(process.platform === 'linux' && getPriority() < 19)(
+  'saves on a thread of its own at the lowest CPU priority, every other thread left at its own',
+  async () => {
+    const usual = getPriority();
+    expect(new Set(threadNices().values())).toEqual(new Set([usual]));
+    await advance(100);
+    expect(checkpointer.lastSaved?.events).toBe(100);
+    const nices = [...threadNices().values()];
+    expect(nices.filter((nice) => nice === 19)).toHaveLength(1);
+    expect(nices.filter((nice) => nice !== 19).every((nice) => nice === usual)).toBe(true);
+  },
+);
 
 it('saves what every robot held at one instant while chunks keep landing in the blocks it reads, and replaying from its position restores exactly the live state', async () => {
   const logs: Array<{ msg: string; position?: string }> = [];

@@ -79,8 +79,9 @@ export interface CheckpointSaveTask {
  * Writes the task's segment, then the manifest naming it after the kept ones, then deletes the
  * segments dropped; resolves with the new segment's entry. A crash before the manifest is replaced
  * leaves the previous checkpoint whole and an orphan segment (removed at the next start).
+ * `blocking` writes the segment with blocking calls (checkpoint-file.ts), for the save thread.
  */
-export async function saveSegment(task: CheckpointSaveTask): Promise<SegmentEntry> {
+export async function saveSegment(task: CheckpointSaveTask, { blocking = false } = {}): Promise<SegmentEntry> {
   const { meta, position, dataDir } = task;
   const robots = robotStates(task.robots);
   let events = 0;
@@ -94,7 +95,7 @@ export async function saveSegment(task: CheckpointSaveTask): Promise<SegmentEntr
       yield piece;
     }
   }
-  await writeNewFile(join(dataDir, task.file), counted(), { paced: task.paced });
+  await writeNewFile(join(dataDir, task.file), counted(), { paced: task.paced, blocking });
   const entry: SegmentEntry = { file: task.file, sha256: Buffer.from(digest!).toString('hex'), bytes, events };
   const manifest: Manifest = { manifest: 1, ...meta, position, segments: [...task.keep, entry] };
   await saveCheckpoint(dataDir, [encodeManifest(manifest)]);

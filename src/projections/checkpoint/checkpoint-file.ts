@@ -5,6 +5,7 @@
 // names them, and never changed afterwards.
 
 import { randomBytes } from 'node:crypto';
+import { fdatasyncSync, fsyncSync, writeSync } from 'node:fs';
 import { type FileHandle, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -21,6 +22,12 @@ export interface SaveOptions {
    * 810,000 events/s took the ack p99 of that 20 s from 27 to 146 ms (BENCHMARKS.md).
    */
   readonly paced?: boolean;
+  /**
+   * Write and sync with blocking calls on the calling thread rather than through libuv's shared
+   * pool: for a thread that does nothing else. The kernel's share of the writing — copying the
+   * pages, flushing them — then runs on that thread, at its priority (workers/save-checkpoint.ts).
+   */
+  readonly blocking?: boolean;
 }
 
 /** Bytes written at a time: small pieces are gathered up to it, larger ones written from their own memory. */
@@ -66,8 +73,9 @@ export async function writeNewFile(path: string, pieces: Iterable<Uint8Array>, o
   try {
     const file = await open(path, 'wx');
     try {
-      await writePieces(file, pieces, options.paced === true);
-      await file.sync();
+      await writePieces(file, pieces, options);
+      if (options.blocking === true) fsyncSync(file.fd);
+      else await file.sync();
     } finally {
       await file.close();
     }
@@ -82,19 +90,22 @@ export async function writeNewFile(path: string, pieces: Iterable<Uint8Array>, o
  * by a pause that holds the rate to PACED_BYTES_PER_SECOND; the pieces (and their hashing) are
  * produced as they are written, so the thread's CPU is spread the same way.
  */
-async function writePieces(file: FileHandle, pieces: Iterable<Uint8Array>, paced: boolean): Promise<void> {
+async function writePieces(file: FileHandle, pieces: Iterable<Uint8Array>, options: SaveOptions): Promise<void> {
+  const { paced = false, blocking = false } = options;
   const gather = Buffer.allocUnsafe(WRITE_PIECE_BYTES);
   let gathered = 0;
   let position = 0;
   let started = performance.now();
   const write = async (bytes: Uint8Array): Promise<void> => {
     for (let at = 0; at < bytes.length; ) {
-      const { bytesWritten } = await file.write(bytes, at, bytes.length - at, position);
+      const length = bytes.length - at;
+      const bytesWritten = blocking ? writeSync(file.fd, bytes, at, length, position) : (await file.write(bytes, at, length, position)).bytesWritten;
       at += bytesWritten;
       position += bytesWritten;
     }
     if (!paced) return;
-    await file.datasync();
+    if (blocking) fdatasyncSync(file.fd);
+    else await file.datasync();
     const due = (bytes.length / PACED_BYTES_PER_SECOND) * 1000 - (performance.now() - started);
     if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
     started = performance.now();
