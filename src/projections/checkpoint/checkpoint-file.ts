@@ -30,13 +30,8 @@ export interface SaveOptions {
   readonly blocking?: boolean;
 }
 
-/**
- * Bytes written at a time: small pieces are gathered up to it, larger ones written from their own
- * memory. Paced, each is synced before the next, and the log's commits fsync on the same disk: a
- * quarter of a MiB keeps each sync short (with 1 MiB the commits' p99 inside a save doubled:
- * BENCHMARKS.md, "Checkpoints at the lowest priority").
- */
-export const WRITE_PIECE_BYTES = 256 << 10;
+/** Bytes written at a time: small pieces are gathered up to it, larger ones written from their own memory. */
+export const WRITE_PIECE_BYTES = 1 << 20;
 /** A paced save's rate: 512 MB (32,000,000 events) in 8 s. */
 export const PACED_BYTES_PER_SECOND = 64 << 20;
 
